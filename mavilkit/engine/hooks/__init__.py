@@ -1,0 +1,1 @@
+from .rng_state_hook import RNGStateHook  # noqa: F401

@@ -1,0 +1,119 @@
+"""Train a model from a config: ``python tools/train.py CONFIG [options]``."""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
+
+from mavilkit.utils import (add_trusted_root, cpu_ddp_wrapper_cfg,  # noqa: E402
+                            destroy_distributed, init_distributed, register_all_modules,
+                            resolve_dist_cfg)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a mavilkit model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and checkpoints')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or from the latest one in the work dir when no '
+        'path is given')
+    parser.add_argument(
+        '--amp', action='store_true', help='bf16 automatic mixed precision (GPU only)')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by total batch size / auto_scale_lr.base_batch_size')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings in the config, key=value pairs, e.g. '
+        'train_dataloader.batch_size=4 model.mask_ratio=0.7')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg: Config, args) -> Config:
+    """Fold the command-line options into the config."""
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        import torch
+        if torch.cuda.is_available():
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.dtype = 'bfloat16'
+        else:
+            print('--amp ignored: mmengine AmpOptimWrapper needs a GPU; training in float32.')
+
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise KeyError('--auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=...)` '
+                           f'in {args.config}')
+        cfg.auto_scale_lr.enable = True
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+        add_trusted_root(osp.dirname(args.resume))
+
+    cfg.launcher = args.launcher
+    return cfg
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Prepare the environment (checkpoint loader, process group) and build the Runner."""
+    register_all_modules()
+    add_trusted_root(cfg.work_dir)
+    cfg.env_cfg = resolve_dist_cfg(dict(cfg.get('env_cfg', {})))
+    # Exact resumption needs the RNG states in every checkpoint, whatever custom_hooks a
+    # config sets.
+    custom_hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(h.get('type') in ('RNGStateHook', 'mavilkit.RNGStateHook') for h in custom_hooks):
+        custom_hooks.append(dict(type='RNGStateHook'))
+    cfg.custom_hooks = custom_hooks
+    if cfg.launcher != 'none':
+        import torch
+        init_distributed(cfg.launcher, **cfg.env_cfg['dist_cfg'])
+        if not torch.cuda.is_available() and cfg.get('model_wrapper_cfg') is None \
+                and cfg.get('strategy') is None:
+            cfg.model_wrapper_cfg = cpu_ddp_wrapper_cfg()
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    from mavilkit.registry import RUNNERS
+    return RUNNERS.build(cfg)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg = merge_args(cfg, args)
+    try:
+        runner = build_runner(cfg)
+        runner.train()
+    finally:
+        destroy_distributed()
+
+
+if __name__ == '__main__':
+    main()
