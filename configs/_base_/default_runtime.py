@@ -6,6 +6,8 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Counts clips replaced because their media could not be read, reported at epoch end.
+    bad_media=dict(type='BadMediaHook'),
 )
 
 # The Runner resolves backend='auto' (tools/train.py): nccl on GPUs, gloo on CPUs.

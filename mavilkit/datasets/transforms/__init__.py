@@ -1,0 +1,11 @@
+from .audio import (FBANK_STATS, AudioAddNoise, AudioFbank, AudioRandomRoll, SpecAugment,
+                    waveform_to_fbank)
+from .formatting import PackAVInputs
+from .loading import LoadAudio, SampleVideoFrames, clip_frame_indices
+from .video import VideoFlip, VideoRandomResizedCrop, VideoResizeCenterCrop
+
+__all__ = [
+    'FBANK_STATS', 'AudioAddNoise', 'AudioFbank', 'AudioRandomRoll', 'SpecAugment',
+    'waveform_to_fbank', 'PackAVInputs', 'LoadAudio', 'SampleVideoFrames', 'clip_frame_indices',
+    'VideoFlip', 'VideoRandomResizedCrop', 'VideoResizeCenterCrop'
+]

@@ -1,0 +1,196 @@
+"""Audio, video and audio+video classifiers for fine-tuning (MAViL §4.3, Appendix B)."""
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+
+from mavilkit.registry import MODELS
+from mavilkit.structures import AVDataSample
+from .finetune_masking import finetune_ids_keep
+from .pretrained import PretrainedEncodersMixin
+
+MODALITIES = ('audio', 'video', 'audio_video')
+
+
+def mean_pool(tokens: torch.Tensor) -> torch.Tensor:
+    """Average over the tokens, CLS (the first) excluded: ``(B, 1 + L, D) -> (B, D)``."""
+    return tokens[:, 1:].mean(dim=1)
+
+
+@MODELS.register_module()
+class AVClassifier(PretrainedEncodersMixin, BaseModel):
+    """Pre-trained encoder(s), mean pool, linear head.
+
+    - ``modality='audio'`` / ``'video'``: ``f_a`` or ``f_v`` → mean over tokens (CLS excluded) →
+      linear (MAE fine-tuning).
+    - ``modality='audio_video'``: both encoders → ``fusion`` (a 3-layer vanilla Transformer over
+      both token sequences, :class:`VanillaFusion`) → per-modality mean pools, concatenated →
+      linear.
+
+    Training encodes a fine-tuning-masked subset of tokens (``audio_mask_ratios`` of time and
+    frequency, ``video_mask_ratios`` of time and space, 20 % each; see
+    :mod:`.finetune_masking`); evaluation encodes every token.
+
+    **Multi-clip testing** (Table 11): a video input ``(B, K, C, T, H, W)`` holds ``K`` clips of
+    the same video; every clip is classified (with the same 10-s audio in A+V, encoded once) and
+    the ``K`` class scores (sigmoid / softmax) are averaged into one ``pred_score`` per video. The
+    metrics therefore receive one result per video.
+
+    **Pre-trained weights** (a stage-1/2 :class:`MAViL` checkpoint): either per encoder,
+    ``audio_backbone=dict(..., init_cfg=dict(type='Pretrained', checkpoint=CKPT,
+    prefix='audio_backbone.'))``, or for the model, ``init_cfg=dict(type='Pretrained',
+    checkpoint=CKPT)`` (the attribute names match MAViL's). Either way a missing encoder or a
+    shape mismatch raises; loaded / missing / unexpected keys are logged. The fusion layers and
+    the head start from scratch (Appendix B: the 3-layer Transformer is appended for fine-tuning).
+
+    Args:
+        modality (str): ``'audio'``, ``'video'`` or ``'audio_video'``.
+        head (dict): :class:`AVClsHead` config; ``in_channels`` is filled in.
+        audio_backbone (dict, optional): :class:`AudioViT` config (audio and A+V).
+        video_backbone (dict, optional): :class:`VideoViT` config (video and A+V).
+        fusion (dict, optional): A+V fusion config. Defaults to
+            ``dict(type='VanillaFusion', num_layers=3)``; ``embed_dims`` / ``num_heads`` are
+            filled in from the audio backbone.
+        audio_mask_ratios (tuple[float]): Fraction of time steps and of frequency bands dropped
+            in training. Defaults to (0.2, 0.2).
+        video_mask_ratios (tuple[float]): Fraction of time steps and of spatial positions dropped
+            in training. Defaults to (0.2, 0.2).
+        data_preprocessor (dict, optional): Defaults to ``AVDataPreprocessor``.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 modality: str,
+                 head: dict,
+                 audio_backbone: Optional[dict] = None,
+                 video_backbone: Optional[dict] = None,
+                 fusion: Optional[dict] = None,
+                 audio_mask_ratios: Sequence[float] = (0.2, 0.2),
+                 video_mask_ratios: Sequence[float] = (0.2, 0.2),
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='AVDataPreprocessor')
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if modality not in MODALITIES:
+            raise ValueError(f'AVClassifier: modality must be one of {MODALITIES}, got '
+                             f'{modality!r}')
+        self.modality = modality
+        self.modalities = ('audio', 'video') if modality == 'audio_video' else (modality, )
+        self._pretrained_parts: Dict[str, dict] = {}
+        configs = dict(audio=audio_backbone, video=video_backbone)
+        for name in self.modalities:
+            if configs[name] is None:
+                raise ValueError(f"AVClassifier(modality={modality!r}) needs `{name}_backbone`")
+            setattr(self, f'{name}_backbone',
+                    MODELS.build(self.pop_pretrained(f'{name}_backbone', configs[name])))
+        self.mask_ratios = dict(audio=tuple(audio_mask_ratios), video=tuple(video_mask_ratios))
+
+        embed_dims = getattr(self, f'{self.modalities[0]}_backbone').embed_dims
+        if modality == 'audio_video':
+            if self.video_backbone.embed_dims != embed_dims:
+                raise ValueError('AVClassifier: audio and video backbones must have the same '
+                                 f'embed_dims for fusion ({embed_dims} vs '
+                                 f'{self.video_backbone.embed_dims})')
+            fusion = copy.deepcopy(dict(fusion or dict(type='VanillaFusion', num_layers=3)))
+            fusion.setdefault('embed_dims', embed_dims)
+            fusion.setdefault('num_heads', self.audio_backbone.num_heads)
+            self.fusion = MODELS.build(self.pop_pretrained('fusion', fusion))
+        elif fusion is not None:
+            raise ValueError(f"AVClassifier: `fusion` is only used with modality='audio_video', "
+                             f'not {modality!r}')
+        head = dict(head)
+        head.setdefault('in_channels', embed_dims * len(self.modalities))
+        self.head = MODELS.build(head)
+
+    # ------------------------------------------------------------------ weights
+    def required_prefixes(self) -> List[str]:
+        return [f'{name}_backbone' for name in self.modalities]
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        self.load_pretrained_parts()
+
+    # ------------------------------------------------------------------ features
+    def _encode(self, inputs: Dict[str, torch.Tensor],
+                masked: bool) -> Tuple[Dict[str, torch.Tensor], int]:
+        """Encoder tokens per modality, and the number of clips ``K`` per video.
+
+        Video tokens are ``(B·K, 1 + L, D)``; audio tokens ``(B, 1 + L, D)``.
+        """
+        tokens, num_clips = {}, 1
+        for name in self.modalities:
+            if name not in inputs:
+                raise KeyError(f"AVClassifier(modality={self.modality!r}): the batch has no "
+                               f"'{name}' input (keys: {sorted(inputs)})")
+            x = inputs[name]
+            if name == 'video' and x.dim() == 6:
+                num_clips = x.shape[1]
+                x = x.flatten(0, 1)
+            backbone = getattr(self, f'{name}_backbone')
+            ids_keep = finetune_ids_keep(backbone, x.shape[0], self.mask_ratios[name],
+                                         x.device) if masked else None
+            tokens[name] = backbone(x, ids_keep)
+        return tokens, num_clips
+
+    def _pooled(self, inputs: Dict[str, torch.Tensor],
+                masked: bool) -> Tuple[Dict[str, torch.Tensor], int]:
+        """Pooled features per clip: ``audio``/``video`` ``(B·K, D)``, ``fusion`` ``(B·K, 2D)``."""
+        tokens, num_clips = self._encode(inputs, masked)
+        if self.modality != 'audio_video':
+            return {self.modality: mean_pool(tokens[self.modality])}, num_clips
+        audio = tokens['audio'].repeat_interleave(num_clips, dim=0)  # the same audio per clip
+        audio_fused, video_fused = self.fusion(audio, tokens['video'])
+        pooled = dict(audio=mean_pool(tokens['audio']), video=mean_pool(tokens['video']),
+                      fusion=torch.cat([mean_pool(audio_fused), mean_pool(video_fused)], dim=1))
+        return pooled, num_clips
+
+    def head_input(self, pooled: Dict[str, torch.Tensor]) -> torch.Tensor:
+        return pooled['fusion' if self.modality == 'audio_video' else self.modality]
+
+    def extract_feat(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Pooled embeddings per video, without masking (feature export).
+
+        Returns:
+            dict: ``audio`` / ``video`` ``(B, D)`` (uni-modal encoder outputs) for the modalities in
+            use, and ``fusion`` ``(B, 2D)`` (the head's input) for A+V; multi-clip embeddings are
+            averaged over the clips.
+        """
+        pooled, num_clips = self._pooled(inputs, masked=False)
+        batch = next(iter(inputs.values())).shape[0]
+        return {k: (v if k == 'audio' else v.view(batch, num_clips, -1).mean(dim=1))
+                for k, v in pooled.items()}
+
+    # ------------------------------------------------------------------ modes
+    def forward(self, inputs: Dict[str, torch.Tensor],
+                data_samples: Optional[List[AVDataSample]] = None, mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            pooled, num_clips = self._pooled(inputs, masked=self.training)
+            logits = self.head(self.head_input(pooled))
+            return logits.view(-1, num_clips, logits.shape[-1]) if num_clips > 1 else logits
+        raise ValueError(f"AVClassifier: unknown mode {mode!r} (use 'loss', 'predict', 'tensor')")
+
+    def loss(self, inputs: Dict[str, torch.Tensor], data_samples: List[AVDataSample]) -> dict:
+        pooled, num_clips = self._pooled(inputs, masked=self.training)
+        if num_clips > 1:
+            raise ValueError('AVClassifier: multi-clip inputs (B, K, C, T, H, W) are for testing; '
+                             'train with one clip per sample')
+        return self.head.loss(self.head(self.head_input(pooled)), data_samples)
+
+    def predict(self, inputs: Dict[str, torch.Tensor],
+                data_samples: Optional[List[AVDataSample]] = None) -> List[AVDataSample]:
+        """Set ``pred_score`` (clip scores averaged per video) on the data samples."""
+        pooled, num_clips = self._pooled(inputs, masked=False)
+        scores = self.head.scores(self.head(self.head_input(pooled)))
+        scores = scores.view(-1, num_clips, scores.shape[-1]).mean(dim=1)
+        if data_samples is None:
+            data_samples = [AVDataSample() for _ in range(scores.shape[0])]
+        for sample, score in zip(data_samples, scores):
+            sample.set_pred_score(score)
+        return data_samples

@@ -1,0 +1,3 @@
+from .cls_head import AVClsHead
+
+__all__ = ['AVClsHead']

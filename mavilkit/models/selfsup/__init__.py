@@ -1,0 +1,3 @@
+from .mavil import MAViL
+
+__all__ = ['MAViL']

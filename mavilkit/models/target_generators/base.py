@@ -1,0 +1,212 @@
+"""What every teacher target generator shares: a frozen network kept out of the student.
+
+A teacher (a stage-1 MAViL, uni-modal MAEs, or an EMA of the student) is *not* a registered
+sub-module of the target generator: it is held in a plain dict. Therefore it is not in
+``student.parameters()`` (so not in the optimizer, and DDP/FSDP neither wrap nor synchronise it),
+not in ``student.state_dict()`` (so stage-1 weights are not saved again into every student
+checkpoint), not re-initialised by the Runner's ``init_weights()``, and ``student.train()`` cannot
+switch it out of eval mode. It is moved lazily to the device of the inputs in ``forward``.
+"""
+import os.path as osp
+from typing import Dict, Iterator, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.runner.checkpoint import CheckpointLoader
+
+from mavilkit.registry import MODELS
+
+MODALITIES = ('audio', 'video')
+
+
+def resolve_checkpoint(checkpoint: str) -> str:
+    """A checkpoint file, or a work dir -> the file its ``last_checkpoint`` marker names.
+
+    mmengine's ``CheckpointHook`` writes ``last_checkpoint`` (the path of the newest checkpoint)
+    into the work dir, so a stage-2 config can name the stage-1 work dir and take whatever epoch
+    stage 1 finished with.
+    """
+    path = osp.expanduser(checkpoint)
+    if not osp.isdir(path):
+        return path
+    marker = osp.join(path, 'last_checkpoint')
+    if not osp.isfile(marker):
+        raise FileNotFoundError(f'{path} is a folder without a last_checkpoint file (written by '
+                                'CheckpointHook); give a checkpoint file instead')
+    with open(marker, encoding='utf-8') as f:
+        named = f.read().strip()
+    # The marker holds the path as the run spelled it (maybe relative to its working directory).
+    return named if osp.isfile(named) else osp.join(path, osp.basename(named))
+
+
+def existing_checkpoint(checkpoint: str, owner: str) -> str:
+    """``checkpoint`` resolved by :func:`resolve_checkpoint`; raise if there is no such file."""
+    if checkpoint:
+        checkpoint = resolve_checkpoint(checkpoint)
+    if not checkpoint or not osp.isfile(checkpoint):
+        raise FileNotFoundError(
+            f'{owner}: teacher checkpoint {checkpoint} not found. Train the teacher first (e.g. '
+            '`python tools/train.py STAGE1_CONFIG`) and point the target generator at one of the '
+            'epoch_*.pth files of its work dir.')
+    return checkpoint
+
+
+def build_teacher(config: Union[str, dict], checkpoint: str, owner: str) -> nn.Module:
+    """Build a model from its config and load *all* its weights from ``checkpoint``.
+
+    Args:
+        config (str | dict): A config file (its ``model`` is built, e.g. a stage-1 config) or a
+            model config dict.
+        checkpoint (str): A checkpoint of that model (mmengine's ``state_dict`` layout, as the
+            Runner writes it into a work dir, or a bare state dict), or a work dir (its newest
+            checkpoint, see :func:`resolve_checkpoint`). It is read through mmengine's
+            ``CheckpointLoader`` and hence mavilkit's local loader (our own work-dir checkpoints
+            load in full, foreign files weights-only).
+        owner (str): Named in error messages, e.g. ``'MAViLFusionTarget'``.
+
+    Returns:
+        nn.Module: The model in eval mode with ``requires_grad=False`` everywhere.
+
+    Raises:
+        FileNotFoundError: ``config`` or ``checkpoint`` does not exist.
+        KeyError: The checkpoint lacks tensors of the model or has tensors the model lacks; the
+            message names the file and the keys.
+        ValueError: A tensor has another shape in the checkpoint than in the model.
+    """
+    if isinstance(config, str):
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'{owner}: teacher config {config} not found')
+        model_cfg = Config.fromfile(config).get('model', None)
+        if model_cfg is None:
+            raise KeyError(f'{owner}: teacher config {config} has no `model`')
+    else:
+        model_cfg = config.get('model', config)
+    checkpoint = existing_checkpoint(checkpoint, owner)  # before the (slow) build
+    teacher = MODELS.build(dict(model_cfg))
+    return load_teacher_weights(teacher, checkpoint, owner,
+                                config if isinstance(config, str) else 'the given model config')
+
+
+def load_teacher_weights(teacher: nn.Module, checkpoint: str, owner: str,
+                         config: str = 'its config') -> nn.Module:
+    """Load all weights of ``teacher`` from ``checkpoint`` (see :func:`build_teacher`); freeze."""
+    checkpoint = existing_checkpoint(checkpoint, owner)
+    from mavilkit.utils.compat import register_checkpoint_loader
+    register_checkpoint_loader()  # idempotent; a no-op under tools/train.py
+    raw = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    state = raw.get('state_dict', raw) if isinstance(raw, dict) else raw
+    if not isinstance(state, dict):
+        raise KeyError(f'{owner}: {checkpoint} holds no state dict (got {type(state).__name__})')
+
+    # The data preprocessor holds no learned weights (its buffers are not persistent), and the
+    # teacher never sees un-preprocessed data, so its keys are not compared.
+    def weights(keys):
+        return {k for k in keys if not k.startswith('data_preprocessor.')}
+
+    own = teacher.state_dict()
+    missing = sorted(weights(own) - set(state))
+    unexpected = sorted(weights(state) - set(own))
+    if missing or unexpected:
+        raise KeyError(
+            f'{owner}: checkpoint {checkpoint} does not match the teacher built from {config}: '
+            f'{len(missing)} missing keys {missing[:10]}, {len(unexpected)} unexpected keys '
+            f'{unexpected[:10]}. Is it a checkpoint of that config?')
+    mismatched = [f'{k}: {tuple(state[k].shape)} in the checkpoint vs {tuple(v.shape)}'
+                  for k, v in own.items() if k in state and state[k].shape != v.shape]
+    if mismatched:
+        raise ValueError(f'{owner}: shape mismatch loading {checkpoint}:\n  ' +
+                         '\n  '.join(mismatched[:20]))
+    teacher.load_state_dict({k: state[k] for k in weights(own)}, strict=False)
+    return teacher.requires_grad_(False).eval()
+
+
+def drop_submodules(model: nn.Module, keep: Tuple[str, ...]) -> nn.Module:
+    """Delete the direct children of ``model`` not in ``keep`` (e.g. a teacher's decoders)."""
+    for name in list(model._modules):
+        if name not in keep:
+            delattr(model, name)
+    return model
+
+
+class BaseTargetGenerator(nn.Module):
+    """Base of the teacher targets: frozen teachers, complete view, inference mode.
+
+    Subclasses hold their teachers with :meth:`hold_teacher` and implement
+    :meth:`compute_targets`. :meth:`forward` moves the teachers to the inputs' device, runs
+    :meth:`compute_targets` under ``torch.inference_mode()`` (no autograd graph, no stored
+    activations) inside whatever autocast state the student runs in (bf16 under mmengine's
+    ``AmpOptimWrapper``), optionally normalises every target token, and returns ordinary tensors
+    (clones made outside inference mode, so that the loss may save them for backward).
+
+    Args:
+        norm_target (bool): Per-token layer norm without affine over the feature dimension.
+        eps (float): LayerNorm epsilon. Defaults to 1e-6 (the encoders' LayerNorm epsilon).
+    """
+
+    def __init__(self, norm_target: bool = False, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.norm_target = norm_target
+        self.eps = eps
+        self.out_dims: Dict[str, int] = {}
+        # A plain attribute: nn.Module registers neither this dict nor the modules in it.
+        object.__setattr__(self, '_teachers', {})
+
+    # ------------------------------------------------------------------ teachers
+    def hold_teacher(self, name: str, teacher: nn.Module) -> nn.Module:
+        """Keep ``teacher`` frozen, in eval mode and outside the module tree."""
+        teacher.requires_grad_(False).eval()
+        self._teachers[name] = teacher
+        return teacher
+
+    def teacher(self, name: str) -> nn.Module:
+        return self._teachers[name]
+
+    def teachers(self) -> Iterator[Tuple[str, nn.Module]]:
+        """``(name, module)`` of every held teacher."""
+        return iter(self._teachers.items())
+
+    def _teachers_to(self, device: torch.device) -> None:
+        for teacher in self._teachers.values():
+            param = next(teacher.parameters(), None)
+            if param is not None and param.device != device:
+                teacher.to(device)
+
+    def check_grid(self, student: nn.Module, teacher: nn.Module, name: str) -> None:
+        """Targets are compared patch by patch: the teacher must tokenise like the student."""
+        if tuple(student.grid_size) != tuple(teacher.grid_size):
+            raise ValueError(
+                f'{type(self).__name__}: the {name} teacher has a patch grid '
+                f'{tuple(teacher.grid_size)} but the student has {tuple(student.grid_size)}; '
+                'teacher targets must cover the student\'s patches one to one')
+
+    # ------------------------------------------------------------------ targets
+    def setup(self, audio_backbone: nn.Module, video_backbone: nn.Module) -> None:
+        """Check the student's patch grids against the teachers and set ``out_dims``."""
+        raise NotImplementedError
+
+    def compute_targets(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Teacher features ``dict(audio=(B, N, Da), video=(B, M, Dv))`` of the complete view."""
+        raise NotImplementedError
+
+    def forward(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """``dict(audio=(B, 1, T, F), video=(B, C, T, H, W))`` -> per-patch teacher targets.
+
+        Returns:
+            dict: ``audio (B, N, Da)`` and ``video (B, M, Dv)``, in the student's patch order,
+            for every patch, computed from the complete (unmasked) view without gradient.
+        """
+        self._teachers_to(inputs['audio'].device)
+        with torch.inference_mode():
+            targets = self.compute_targets(inputs)
+            if self.norm_target:
+                targets = {m: F.layer_norm(t.float(), t.shape[-1:], eps=self.eps)
+                           for m, t in targets.items()}
+        # Inference tensors cannot be saved for backward; a clone outside the mode is a normal
+        # tensor (without history: its source never required grad).
+        return {m: t.clone() for m, t in targets.items()}
+
+    def extra_repr(self) -> str:
+        teachers = ', '.join(f'{n}={type(t).__name__}' for n, t in self._teachers.items())
+        return f'norm_target={self.norm_target}, frozen teachers (not sub-modules): [{teachers}]'

@@ -1,0 +1,170 @@
+"""One-stage variant: an EMA of the student as the teacher (MAViL Appendix B, data2vec-style)."""
+from typing import Dict
+
+import torch
+import torch.nn as nn
+from mmengine.logging import MessageHub
+from mmengine.model import ExponentialMovingAverage
+
+from mavilkit.registry import MODELS
+from .base import MODALITIES, BaseTargetGenerator
+
+
+class FusionEncoder(nn.Module):
+    """``f_a``, ``f_v`` and ``g_av`` of a MAViL: complete view -> fused tokens, CLS dropped."""
+
+    def __init__(self, audio_backbone: nn.Module, video_backbone: nn.Module,
+                 neck: nn.Module) -> None:
+        super().__init__()
+        self.audio_backbone = audio_backbone
+        self.video_backbone = video_backbone
+        self.neck = neck
+
+    def forward(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        audio, video = self.neck(self.audio_backbone(inputs['audio']),
+                                 self.video_backbone(inputs['video']))
+        return dict(audio=audio[:, 1:], video=video[:, 1:])
+
+
+@MODELS.register_module()
+class EMATarget(BaseTargetGenerator):
+    r"""Complete-view fusion targets from an exponential moving average of the student.
+
+    Appendix B's one-stage variant: the student is trained with raw targets as in stage 1
+    (``MAViL(raw_weight=1.0)``, with its own raw decoders) and, through a separate decoder per
+    modality, predicts the fusion outputs :math:`g_{av}(f_a(a) \| f_v(v))` that an EMA of its own
+    encoders computes from the complete view (as data2vec does). The paper reports this as less
+    stable and worse than the two-stage recipe; it is here to reproduce that comparison.
+
+    ``MAViL`` calls :meth:`bind_student` once it is built. The EMA is mmengine's
+    :class:`~mmengine.model.ExponentialMovingAverage` of the student's audio and video encoders
+    and fusion neck. **Its ``momentum`` is the weight of the new value**:
+    ``θ_ema ← (1 − momentum)·θ_ema + momentum·θ_student`` (not a decay like 0.9999); the default
+    1e-4 is data2vec's final decay τ = 0.9999. Each forward in training mode first updates the
+    EMA with the student's current weights (the first update copies them, i.e. after the Runner's
+    ``init_weights`` and any resume), then computes the targets under ``torch.inference_mode()``.
+    With gradient accumulation over ``k`` batches the EMA is updated ``k`` times per optimizer
+    step towards the same weights (an effective momentum of ``1 − (1 − momentum)^k``).
+
+    The EMA is, like the frozen teachers, outside the student's module tree: not in
+    ``parameters()``, the optimizer or DDP. Unlike a frozen teacher it is training state, so its
+    weights and step count *are* written into the student's checkpoints (under
+    ``target_generator.ema.``) and restored by ``--resume``; a checkpoint without them (e.g. a
+    stage-1 ``load_from``) starts the EMA from the student.
+
+    Every training forward logs the target variance per modality, ``target_var_audio`` and
+    ``target_var_video`` (the variance of each channel over all tokens of the batch, averaged
+    over channels), and raises once it falls below ``min_target_var`` after
+    ``var_check_after`` updates: collapsed targets (every token alike) would otherwise train the
+    student towards a constant. data2vec stops below 0.1 on the per-channel *standard deviation*
+    after 5000 updates; 0.01 is that threshold on the variance.
+
+    ``norm_target`` defaults to True here (and False for the frozen teachers): a moving target
+    can drift in scale, and data2vec normalises its EMA targets per token for that reason.
+
+    Args:
+        momentum (float): Weight of the new (student) value in the EMA update. Defaults to 1e-4.
+        norm_target (bool): Per-token layer norm without affine on the targets. Defaults to True.
+        min_target_var (float): Collapse floor of the target variance. Defaults to 0.01.
+        var_check_after (int): EMA updates before the floor applies. Defaults to 5000.
+        eps (float): LayerNorm epsilon. Defaults to 1e-6.
+    """
+
+    def __init__(self,
+                 momentum: float = 1e-4,
+                 norm_target: bool = True,
+                 min_target_var: float = 0.01,
+                 var_check_after: int = 5000,
+                 eps: float = 1e-6) -> None:
+        super().__init__(norm_target=norm_target, eps=eps)
+        if not 0. < momentum < 1.:
+            raise ValueError(f'EMATarget: momentum is the weight of the new value, in (0, 1), '
+                             f'e.g. 1e-4; got {momentum}')
+        self.momentum = momentum
+        self.min_target_var = min_target_var
+        self.var_check_after = var_check_after
+        object.__setattr__(self, '_source', None)
+
+    def setup(self, audio_backbone: nn.Module, video_backbone: nn.Module) -> None:
+        """``out_dims``: the student's own token widths (the fusion keeps them)."""
+        self.out_dims = dict(audio=int(audio_backbone.embed_dims),
+                             video=int(video_backbone.embed_dims))
+
+    def bind_student(self, student: nn.Module) -> None:
+        """Create the EMA of ``student``'s ``audio_backbone``, ``video_backbone`` and ``neck``."""
+        source = FusionEncoder(student.audio_backbone, student.video_backbone, student.neck)
+        # Plain attribute: a registered one would put the student's encoders in here twice.
+        object.__setattr__(self, '_source', source)
+        self.hold_teacher('ema', ExponentialMovingAverage(source, momentum=self.momentum))
+
+    @property
+    def ema(self) -> ExponentialMovingAverage:
+        if self._source is None:
+            raise RuntimeError('EMATarget.bind_student(student) was not called (MAViL calls it)')
+        return self.teacher('ema')
+
+    def _teachers_to(self, device: torch.device) -> None:
+        # Only the averaged weights move; the step counter stays on the CPU, so that the EMA's
+        # `steps == 0` test does not synchronise with the device every step.
+        module = self.ema.module
+        if next(module.parameters()).device != device:
+            module.to(device)
+
+    def compute_targets(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        return self.ema(inputs)
+
+    def forward(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Update the EMA (training mode only), then its complete-view fusion targets."""
+        ema = self.ema
+        if self.training:
+            self._teachers_to(inputs['audio'].device)
+            with torch.no_grad():
+                ema.update_parameters(self._source)
+        targets = super().forward(inputs)
+        if self.training:
+            self._log_and_check(targets, int(ema.steps))
+        return targets
+
+    def _log_and_check(self, targets: Dict[str, torch.Tensor], steps: int) -> None:
+        """Log the target variances (one host sync, for logging) and stop on collapse."""
+        with torch.no_grad():
+            variances = torch.stack([
+                targets[m].float().flatten(0, -2).var(dim=0).mean() for m in MODALITIES
+            ]).tolist()
+        hub = MessageHub.get_current_instance()
+        for m, var in zip(MODALITIES, variances):
+            hub.update_scalar(f'train/target_var_{m}', var)
+        for m, var in zip(MODALITIES, variances):
+            if steps > self.var_check_after and not var >= self.min_target_var:
+                raise RuntimeError(
+                    f'EMATarget: the {m} target variance {var:.3g} fell below min_target_var='
+                    f'{self.min_target_var} after {steps} EMA updates: the EMA teacher has '
+                    'collapsed (its tokens are nearly identical). Lower the learning rate, use '
+                    'a smaller momentum, or train in two stages (MAViLFusionTarget).')
+
+    # --------------------------------------------------------- checkpoints (training state)
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        if self._source is not None:
+            for key, value in self.ema.state_dict(keep_vars=keep_vars).items():
+                destination[f'{prefix}ema.{key}'] = value if keep_vars else value.detach()
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        head = f'{prefix}ema.'
+        own = {k[len(head):]: v for k, v in state_dict.items() if k.startswith(head)}
+        rest = {k: v for k, v in state_dict.items() if not k.startswith(head)}
+        if own and self._source is not None:
+            expected = self.ema.state_dict()
+            missing = sorted(set(expected) - set(own))
+            unexpected = sorted(set(own) - set(expected))
+            missing_keys.extend(head + k for k in missing)
+            unexpected_keys.extend(head + k for k in unexpected)
+            if not missing and not unexpected:
+                self.ema.load_state_dict(own)
+        super()._load_from_state_dict(rest, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
+
+    def extra_repr(self) -> str:
+        return (f'momentum={self.momentum} (weight of the new value), '
+                f'norm_target={self.norm_target}, min_target_var={self.min_target_var}')

@@ -1,0 +1,187 @@
+"""Shared ViT encoder of the audio and video backbones (MAE style, visible tokens only)."""
+import copy
+from typing import Dict, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from mmengine.runner.checkpoint import CheckpointLoader
+
+from .masking import gather_tokens
+from .patch_embed import PatchEmbed, patchify, unpatchify
+from .pos_embed import get_sincos_pos_embed
+from .transformer import build_blocks, init_mae_weights, run_blocks
+
+ARCH_ZOO = {
+    # test / demo size; not a paper model
+    'tiny': dict(embed_dims=64, num_layers=2, num_heads=4, mlp_ratio=4.),
+    's': dict(embed_dims=384, num_layers=12, num_heads=6, mlp_ratio=4.),
+    'b': dict(embed_dims=768, num_layers=12, num_heads=12, mlp_ratio=4.),
+    'l': dict(embed_dims=1024, num_layers=24, num_heads=16, mlp_ratio=4.),
+}
+
+
+def parse_arch(arch: Union[str, dict]) -> dict:
+    """A preset name of :data:`ARCH_ZOO` or a dict with ``embed_dims, num_layers, num_heads``."""
+    if isinstance(arch, str):
+        key = arch.lower()
+        aliases = {'small': 's', 'base': 'b', 'large': 'l', 'vit-s': 's', 'vit-b': 'b', 'vit-l': 'l'}
+        key = aliases.get(key, key)
+        if key not in ARCH_ZOO:
+            raise KeyError(f'Unknown ViT arch {arch!r}; choose from {sorted(ARCH_ZOO)} or give a '
+                           'dict(embed_dims, num_layers, num_heads, mlp_ratio)')
+        return dict(ARCH_ZOO[key])
+    arch = dict(arch)
+    missing = {'embed_dims', 'num_layers', 'num_heads'} - set(arch)
+    if missing:
+        raise KeyError(f'ViT arch dict lacks {sorted(missing)}: {arch}')
+    unknown = set(arch) - {'embed_dims', 'num_layers', 'num_heads', 'mlp_ratio'}
+    if unknown:
+        raise KeyError(f'ViT arch dict has unknown keys {sorted(unknown)}: {arch}')
+    arch.setdefault('mlp_ratio', 4.)
+    return arch
+
+
+class BaseViT(BaseModule):
+    """ViT encoder over non-overlapping patches with a fixed sin-cos positional embedding.
+
+    Parameter and buffer names are those of timm / facebookresearch/mae (``patch_embed.proj``,
+    ``cls_token``, ``pos_embed``, ``blocks.{i}.*``, ``norm``), so MAE-family checkpoints load by
+    name. ``pos_embed`` is a fixed but *persistent* buffer: it is saved in and loaded from
+    checkpoints rather than regenerated, because released weights do not always use a plain grid
+    embedding (DESIGN.md pitfall 6: Audio-MAE's was built for an (8, 64) grid while its tokens lie
+    64 × 8).
+
+    ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` loads by name with shape checks (a
+    mismatch raises, naming the key and the file); subclasses adapt foreign keys in
+    :meth:`convert_checkpoint`. Other ``init_cfg`` types go to mmengine.
+
+    Args:
+        arch (str | dict): Preset (``'tiny'``, ``'s'``, ``'b'``, ``'l'``) or a dict.
+        input_size (Sequence[int]): Input size without channels.
+        patch_size (Sequence[int]): Patch size, same length as ``input_size``.
+        in_channels (int): Input channels.
+        drop_path_rate (float): Stochastic depth of the last block (linear from 0).
+        with_cp (bool): Activation checkpointing of the blocks during training.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 arch: Union[str, dict],
+                 input_size: Sequence[int],
+                 patch_size: Sequence[int],
+                 in_channels: int,
+                 drop_path_rate: float = 0.,
+                 with_cp: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        arch = parse_arch(arch)
+        self.embed_dims = arch['embed_dims']
+        self.num_layers = arch['num_layers']
+        self.num_heads = arch['num_heads']
+        self.with_cp = with_cp
+        self.in_channels = in_channels
+        self.input_size = tuple(input_size)
+        self.patch_size = tuple(patch_size)
+
+        self.patch_embed = PatchEmbed(self.input_size, self.patch_size, in_channels,
+                                      self.embed_dims)
+        self.grid_size = self.patch_embed.grid_size
+        self.num_patches = int(torch.tensor(self.grid_size).prod())
+        self.patch_numel = int(torch.tensor(self.patch_size).prod()) * in_channels
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
+        self.register_buffer(
+            'pos_embed',
+            get_sincos_pos_embed(self.embed_dims, self.grid_size, cls_token=True).unsqueeze(0))
+        self.blocks = build_blocks(self.num_layers, self.embed_dims, self.num_heads,
+                                   arch['mlp_ratio'], drop_path_rate)
+        self.norm = nn.LayerNorm(self.embed_dims, eps=1e-6)
+
+        self.apply(init_mae_weights)
+        nn.init.normal_(self.cls_token, std=.02)
+
+    # ------------------------------------------------------------------ tokens
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Patch embedding plus positional embedding: ``(B, C, *S) -> (B, N, D)``."""
+        return self.patch_embed(x) + self.pos_embed[:, 1:]
+
+    def encode(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Prepend CLS, run the blocks and the final norm: ``(B, L, D) -> (B, 1 + L, D)``."""
+        cls = (self.cls_token + self.pos_embed[:, :1]).expand(tokens.shape[0], -1, -1)
+        x = torch.cat([cls, tokens], dim=1)
+        x = run_blocks(self.blocks, x, self.with_cp and self.training)
+        return self.norm(x)
+
+    def forward(self, x: torch.Tensor, ids_keep: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Encode the tokens ``ids_keep`` (``(B, L)``; all tokens when None) of ``x``.
+
+        Returns:
+            Tensor: ``(B, 1 + L, D)``, CLS first.
+        """
+        tokens = self.embed(x)
+        if ids_keep is not None:
+            tokens = gather_tokens(tokens, ids_keep)
+        return self.encode(tokens)
+
+    # ------------------------------------------------------------------ patches
+    def patchify(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C, *S) -> (B, N, patch_numel)`` in token order."""
+        return patchify(x, self.patch_size)
+
+    def unpatchify(self, patches: torch.Tensor) -> torch.Tensor:
+        """``(B, N, patch_numel) -> (B, C, *S)``."""
+        return unpatchify(patches, self.patch_size, self.grid_size, self.in_channels)
+
+    # ------------------------------------------------------------------ weights
+    def convert_checkpoint(self, state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Map a foreign state dict onto this model's names and shapes (identity here)."""
+        return state_dict
+
+    def init_weights(self) -> None:
+        if self.init_cfg and self.init_cfg.get('type') == 'Pretrained':
+            self.load_pretrained(self.init_cfg['checkpoint'])
+            self._is_init = True
+            return
+        super().init_weights()
+
+    def load_pretrained(self, checkpoint: str) -> None:
+        """Load encoder weights by name from ``checkpoint`` (see the class docstring).
+
+        Raises:
+            ValueError: A key of the model has another shape in the checkpoint, or the checkpoint
+                lacks block weights of the encoder.
+        """
+        raw = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+        state = raw
+        for key in ('model', 'state_dict', 'module'):
+            if isinstance(state, dict) and isinstance(state.get(key), dict):
+                state = state[key]
+                break
+        state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+        state = self.convert_checkpoint(copy.copy(state))
+        own = self.state_dict()
+        mismatched = [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+                      for k, v in state.items() if k in own and v.shape != own[k].shape]
+        if mismatched:
+            raise ValueError(f'{type(self).__name__}: shape mismatch loading {checkpoint}:\n  ' +
+                             '\n  '.join(mismatched))
+        if not any(k.startswith('blocks.') for k in state):
+            raise ValueError(f'{type(self).__name__}: {checkpoint} holds no ViT block weights '
+                             '(expected keys like blocks.0.attn.qkv.weight); keys found: '
+                             f'{sorted(state)[:8]}')
+        loadable = {k: v for k, v in state.items() if k in own}
+        missing_blocks = [k for k in own if k.startswith('blocks.') and k not in loadable]
+        if missing_blocks:
+            raise ValueError(f'{type(self).__name__}: {checkpoint} lacks {len(missing_blocks)} '
+                             f'block weights of this model, e.g. {missing_blocks[:4]} (a '
+                             'checkpoint of another depth?)')
+        self.load_state_dict(loadable, strict=False)
+        missing = sorted(set(own) - set(loadable))
+        logger = MMLogger.get_current_instance()
+        logger.info(f'{type(self).__name__}: loaded {len(loadable)} tensors from {checkpoint}' +
+                    (f'; kept own values of {missing}' if missing else ''))
+        unused = sorted(set(state) - set(own))
+        if unused:
+            logger.info(f'{type(self).__name__}: ignored checkpoint keys {unused[:10]}'
+                        f'{" ..." if len(unused) > 10 else ""}')

@@ -1,0 +1,98 @@
+"""Export pooled embeddings per clip.
+
+    python tools/analysis/extract_features.py CONFIG CHECKPOINT --out FILE.npz [--split test]
+
+CONFIG is a fine-tuning config (``AVClassifier``) or a retrieval config (``AVRetriever``; with the
+MAViL checkpoint itself for the pre-trained encoders). The clips of ``<split>_dataloader`` are
+encoded without masking; ``FILE.npz`` holds
+
+- ``clip_ids`` (N,) str, ``clip_index`` (N,) int;
+- ``labels`` (N, C) float32 multi-hot (absent when the dataset has no labels);
+- ``audio`` (N, D), ``video`` (N, D): mean-pooled uni-modal encoder tokens (CLS excluded; an
+  ``AVRetriever`` L2-normalises them); ``fusion`` (N, 2D): pooled fused audio ‖ video (A+V
+  classifiers, or an ``AVRetriever`` with a ``neck``). Multi-clip videos are averaged over clips.
+"""
+import argparse
+import os.path as osp
+import sys
+
+import numpy as np
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner, load_checkpoint
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mavilkit.registry import MODELS  # noqa: E402
+from mavilkit.utils import add_trusted_root, register_all_modules  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Export pooled audio/video/fusion embeddings')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--out', required=True, help='output .npz file')
+    parser.add_argument('--split', default='test', choices=['train', 'val', 'test'],
+                        help='which dataloader of the config to read (default: test)')
+    parser.add_argument('--batch-size', type=int, default=None)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not args.out.endswith('.npz'):
+        raise SystemExit(f'--out must end with .npz, got {args.out}')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    register_all_modules()
+    loader_cfg = cfg.get(f'{args.split}_dataloader')
+    if not loader_cfg:
+        raise SystemExit(f'{args.config} has no {args.split}_dataloader')
+    loader_cfg = dict(loader_cfg)
+    loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
+    loader_cfg['dataset'] = dict(loader_cfg['dataset'], test_mode=True)
+    if args.split == 'train':  # the test-view pipeline: no augmentation
+        test_cfg = cfg.get('test_dataloader') or cfg.get('val_dataloader')
+        if test_cfg is not None:
+            loader_cfg['dataset']['pipeline'] = test_cfg['dataset']['pipeline']
+    if args.batch_size:
+        loader_cfg['batch_size'] = args.batch_size
+    loader_cfg.pop('persistent_workers', None)
+    loader = Runner.build_dataloader(loader_cfg)
+
+    model_cfg = dict(cfg.model)
+    model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+    model_cfg['init_cfg'] = None  # the checkpoint below provides every weight
+    model = MODELS.build(model_cfg)
+    add_trusted_root(osp.dirname(osp.abspath(args.checkpoint)))
+    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=False)
+    model.to(args.device).eval()
+
+    feats, clip_ids, indices, labels = {}, [], [], []
+    num_classes = getattr(loader.dataset, 'num_classes', None)
+    with torch.no_grad():
+        for batch in loader:
+            data = model.data_preprocessor(batch, training=False)
+            for key, value in model.extract_feat(data['inputs']).items():
+                feats.setdefault(key, []).append(value.float().cpu().numpy())
+            for sample in data['data_samples']:
+                clip_ids.append(str(sample.metainfo.get('clip_id', '')))
+                indices.append(int(sample.metainfo.get('clip_index', len(indices))))
+                if num_classes and 'gt_label' in sample:
+                    row = np.zeros(num_classes, np.float32)
+                    row[sample.gt_label.cpu().numpy()] = 1.
+                    labels.append(row)
+    out = {k: np.concatenate(v) for k, v in feats.items()}
+    out.update(clip_ids=np.array(clip_ids), clip_index=np.array(indices, dtype=np.int64))
+    if labels and len(labels) == len(clip_ids):
+        out['labels'] = np.stack(labels)
+    np.savez(args.out, **out)
+    print(f'Wrote {len(clip_ids)} clips to {args.out}: ' +
+          ', '.join(f'{k} {v.shape}' for k, v in out.items()))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,147 @@
+"""Parameters, tokens and training FLOPs of a pre-training config.
+
+``python tools/analysis/get_model_info.py CONFIG [--batch-size 1] [--device cpu]``
+
+Prints the parameters of each top-level part of the model (encoders f_a, f_v, fusion g_av,
+decoders, ...), the tokens per modality (all patches; visible tokens after masking, with and
+without CLS; the intra-modal second view) and the FLOPs of one training step (forward + backward
+of ``forward(mode='loss')``) counted by ``torch.utils.flop_counter.FlopCounterMode`` on a random
+batch. A multiply-add counts as 2 FLOPs. Weights are not loaded (``init_cfg`` is not applied).
+"""
+import argparse
+import os.path as osp
+import sys
+from typing import Dict
+
+import torch
+from mmengine.config import Config, DictAction
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mavilkit.registry import MODELS  # noqa: E402
+
+
+def build_model(cfg: Config, device: str = 'cpu') -> torch.nn.Module:
+    """Build ``cfg.model`` (with the config's top-level ``data_preprocessor``, as the Runner)."""
+    # Only the model package: counting and benchmarking need no media libraries.
+    import mavilkit.models  # noqa: F401
+    from mmengine.registry import init_default_scope
+    init_default_scope('mavilkit')
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    return MODELS.build(model_cfg).to(device)
+
+
+def input_shapes(model) -> Dict[str, tuple]:
+    """Per-sample input shapes from the backbones' patch grids: ``(1, T, F)``, ``(C, T, H, W)``."""
+    shapes = {}
+    for modality in ('audio', 'video'):
+        backbone = getattr(model, f'{modality}_backbone')
+        size = tuple(g * p for g, p in zip(backbone.grid_size, backbone.patch_size))
+        shapes[modality] = (backbone.in_channels, ) + size
+    return shapes
+
+
+def synthetic_inputs(model, batch_size: int, device='cpu', seed: int = 0) -> Dict:
+    """A random batch as the data preprocessor would hand it to the model (float32)."""
+    gen = torch.Generator().manual_seed(seed)
+    return {
+        m: torch.randn((batch_size, ) + shape, generator=gen).to(device)
+        for m, shape in input_shapes(model).items()
+    }
+
+
+def count_parameters(model) -> Dict[str, int]:
+    """Parameters of each top-level child module (only those with parameters)."""
+    counts = {}
+    for name, child in model.named_children():
+        n = sum(p.numel() for p in child.parameters())
+        if n:
+            counts[name] = n
+    return counts
+
+
+def token_counts(model) -> Dict[str, Dict[str, int]]:
+    """All / visible tokens per modality, computed by the model's own masking function."""
+    from mavilkit.models.utils.masking import random_masking
+    tokens = {}
+    for modality in ('audio', 'video'):
+        n = getattr(model, f'{modality}_backbone').num_patches
+        visible = random_masking(1, n, model.mask_ratio).ids_keep.shape[1]
+        tokens[modality] = dict(
+            total=n,
+            visible=visible,
+            encoder_input=visible + 1,  # + CLS
+            second_view=visible if getattr(model, 'intra_loss', None) is not None else 0)
+    return tokens
+
+
+def train_step_flops(model, batch_size: int, device='cpu') -> Dict[str, int]:
+    """FLOPs of ``forward(mode='loss')`` and of forward + backward (one training step).
+
+    Totals only: ``FlopCounterMode`` attributes FLOPs to modules through ``forward`` hooks, and
+    the backbones are called through ``embed`` / ``encode``, so a per-module split would be
+    misleading.
+    """
+    model.train()
+    inputs = synthetic_inputs(model, batch_size, device)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        losses = model(inputs, None, mode='loss')
+    forward = counter.get_total_flops()
+    loss = sum(v for k, v in losses.items() if 'loss' in k)
+    with counter:
+        loss.backward()
+    model.zero_grad(set_to_none=True)
+    return dict(forward=forward, train_step=forward + counter.get_total_flops())
+
+
+def _fmt(n: float) -> str:
+    for unit, scale in (('T', 1e12), ('G', 1e9), ('M', 1e6), ('K', 1e3)):
+        if abs(n) >= scale:
+            return f'{n / scale:.2f}{unit}'
+    return str(int(n))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description='Parameters, tokens and FLOPs of a config')
+    parser.add_argument('config')
+    parser.add_argument('--batch-size', type=int, default=1, help='synthetic batch size')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--no-flops', action='store_true', help='skip the FLOP count')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args(argv)
+
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    model = build_model(cfg, args.device)
+
+    params = count_parameters(model)
+    print(f'Config: {args.config}\n\nParameters')
+    for name, n in params.items():
+        print(f'  {name:<20} {n:>14,d}  ({_fmt(n)})')
+    encoders = sum(params.get(k, 0) for k in ('audio_backbone', 'video_backbone', 'neck'))
+    decoders = sum(params.get(k, 0) for k in ('audio_decoder', 'video_decoder'))
+    print(f'  {"encoders (f_a+f_v+g_av)":<24} {_fmt(encoders)}')
+    print(f'  {"decoders":<24} {_fmt(decoders)}')
+    print(f'  {"total":<24} {_fmt(sum(params.values()))}')
+
+    print(f'\nTokens (mask ratio {model.mask_ratio})')
+    for modality, t in token_counts(model).items():
+        print(f'  {modality:<6} total {t["total"]}, visible {t["visible"]} '
+              f'(encoder input {t["encoder_input"]} with CLS), second view {t["second_view"]}')
+
+    if not args.no_flops:
+        flops = train_step_flops(model, args.batch_size, args.device)
+        print(f'\nFLOPs (batch {args.batch_size}, a multiply-add = 2 FLOPs)')
+        print(f'  forward                  {_fmt(flops["forward"])}')
+        print(f'  training step (fwd+bwd)  {_fmt(flops["train_step"])}')
+    return dict(params=params, tokens=token_counts(model),
+                flops=None if args.no_flops else flops)
+
+
+if __name__ == '__main__':
+    main()
