@@ -15,6 +15,7 @@ TABLE10 = {
     'vggsound': (2e-4, 256, 60, 4, 0.5, 'bce', 'Accuracy'),
     'esc50': (1e-3, 64, 60, 4, 0.0, 'ce', 'Accuracy'),
     'speechcommands': (1e-3, 256, 10, 1, 0.5, 'bce', 'Accuracy'),
+    'spc1': (1e-3, 256, 10, 1, 0.5, 'bce', 'Accuracy'),
 }
 CLASSIFIER_CONFIGS = sorted(glob.glob(osp.join(CFG_DIR, 'mavil-ft_*.py')))
 
@@ -26,6 +27,7 @@ def test_every_table10_column_and_modality_has_a_config():
             assert any(f'_{mod}_' in n and n.endswith(f'_{ds}.py') for n in names), (ds, mod)
     assert any(n.endswith('_esc50.py') for n in names)
     assert any(n.endswith('_speechcommands.py') for n in names)
+    assert any(n.endswith('_spc1.py') for n in names)
     for ds in ('msrvtt', 'youcook'):
         assert osp.isfile(osp.join(CFG_DIR, f'mavil-ret_vit-b_8xb8-10e_{ds}.py'))
         assert osp.isfile(osp.join(CFG_DIR, f'mavil-ret_vit-b_zeroshot_{ds}.py'))

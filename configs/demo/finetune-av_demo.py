@@ -9,7 +9,7 @@ _base_ = [
 # Multi-label mAP on the eval split, tested with 3 clips per video. About a minute on 2 CPU cores.
 #   python tools/train.py configs/demo/finetune-av_demo.py
 #   python tools/test.py configs/demo/finetune-av_demo.py work_dirs/finetune-av_demo/epoch_8.pth
-pretrained = 'work_dirs/mavil-s1_demo/epoch_10.pth'
+pretrained = 'work_dirs/mavil-s1_demo/epoch_30.pth'
 model = dict(
     type='AVClassifier',
     modality='audio_video',

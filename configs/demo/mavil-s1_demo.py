@@ -32,14 +32,15 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=9, eta_min=1e-5, by_epoch=True, begin=1, end=10,
+    dict(type='CosineAnnealingLR', T_max=29, eta_min=1e-5, by_epoch=True, begin=1, end=30,
          convert_to_iter_based=True),
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=10)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=30)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=5),
     checkpoint=dict(type='CheckpointHook', interval=2, max_keep_ckpts=2, save_last=True))
 custom_hooks = [
-    dict(type='ReconstructionVisualizationHook', interval=25, max_samples=2, mask_ratio=0.7)
+    dict(type='ReconstructionVisualizationHook', interval=90, max_samples=2, mask_ratio=0.7,
+         paste_visible=True)
 ]

@@ -6,7 +6,7 @@ _base_ = [
 # demo stage-1 run: mean-pooled encoder tokens (CLS excluded), L2-normalised, cosine similarity;
 # the i-th audio's positive is the i-th video. R@1/5/10 and median rank, both directions.
 # Nothing is trained; the checkpoint is the MAViL checkpoint itself:
-#   python tools/test.py configs/demo/retrieval_demo.py work_dirs/mavil-s1_demo/epoch_10.pth
+#   python tools/test.py configs/demo/retrieval_demo.py work_dirs/mavil-s1_demo/epoch_30.pth
 model = dict(
     type='AVRetriever',
     audio_backbone=dict(type='AudioViT', arch='tiny', input_size=(1024, 128)),

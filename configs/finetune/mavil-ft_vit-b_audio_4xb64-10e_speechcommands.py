@@ -6,9 +6,9 @@ _base_ = [
 ]
 # MAViL audio fine-tuning on Speech Commands (Table 8 "SPC"). Table 10 "SPC": base lr 1e-3, batch
 # 256 = 4 GPUs x 64, 10 epochs, 1 warm-up epoch, drop path 0.1, mixup 0.5, BCE loss, SpecAug
-# 48/48, noise ("N"), SPC statistics. The datafiles of configs/_base_/datasets are the 35-class
-# v2 ones; for SPC-1 (v1, 12 classes: 10 keywords + silence + unknown, with Table 10's balancing
-# of the unknown class) point the dataset to v1 datafiles and set num_classes=12.
+# 48/48, noise ("N"), SPC statistics, on the 35-class v2 datafiles. The paper's SPC-1 (v1, 12
+# classes: 10 keywords + silence + unknown, with Table 10's class balancing) is
+# mavil-ft_vit-b_audio_4xb64-10e_spc1.py.
 # 1-s clips (128 fbank frames): the encoder takes the first 8 of the checkpoint's 64 time rows of
 # position embeddings (crop_pos_embed).
 pretrained = 'checkpoints/mavil_vit-b_as2m_stage2.pth'

@@ -14,3 +14,6 @@ __all__ = [
 from .retrieval_list import RetrievalListDataset  # noqa: E402
 
 __all__ += ['RetrievalListDataset']
+from .speechcommands import SpeechCommandsDataset  # noqa: E402
+
+__all__ += ['SpeechCommandsDataset']

@@ -1,8 +1,8 @@
 # Speech Commands v2 (SPC) fine-tuning data, audio only (Table 10 "SPC"): AST-style JSON
 # datafiles, 1 s clips → 128 fbank frames (as in AST / Audio-MAE), random start + cyclic roll
 # ("R") and 20 dB noise ("N"), SpecAug 48/48, mixup 0.5, SPC statistics (-6.702, 5.448).
-# Table 10's class balancing of SPC-1 ("repeat each class to 50 % of the unknown class") is not
-# reproduced here: these are the 35-class SPC-2 datafiles.
+# These are the 35-class SPC-2 datafiles; the paper's SPC-1 task (12 classes, Table 10's class
+# balancing) is spc1_finetune.py.
 # Layout: data/speechcommands/{speechcommands_class_labels_indices.csv,
 # datafiles/speechcommand_{train,valid,eval}_data.json, audio/...wav}.
 data_root = 'data/speechcommands/'
