@@ -146,7 +146,8 @@ def test_raw_loss_off_by_default_and_refused_with_raw_targets(tmp_path):
 
 
 def test_target_variance_is_logged_and_collapse_stops_training():
-    model = ema_student(var_check_after=0, min_target_var=0.01, norm_target=False)
+    model = ema_student(var_check_after=0, min_target_var=0.01, norm_target=False,
+                        log_interval=1)
     model.train()
     inputs = make_inputs()
     targets = model.target_generator(inputs)
@@ -172,3 +173,16 @@ def test_ema_momentum_convention_is_checked():
     with pytest.raises(RuntimeError, match='bind_student'):
         tg = MODELS.build(dict(type='EMATarget'))
         tg(make_inputs())
+
+
+def test_variance_check_runs_every_log_interval_forwards():
+    """The variance (a host-device sync) is computed only every ``log_interval`` forwards."""
+    model = ema_student(log_interval=3)
+    model.train()
+    calls = []
+    original = model.target_generator._log_and_check
+    model.target_generator._log_and_check = lambda t, s: calls.append(s) or original(t, s)
+    inputs = make_inputs()
+    for _ in range(7):
+        model.target_generator(inputs)
+    assert calls == [3, 6]  # EMA steps at the 3rd and 6th forward

@@ -52,7 +52,7 @@ class EMATarget(BaseTargetGenerator):
     ``target_generator.ema.``) and restored by ``--resume``; a checkpoint without them (e.g. a
     stage-1 ``load_from``) starts the EMA from the student.
 
-    Every training forward logs the target variance per modality, ``target_var_audio`` and
+    Every ``log_interval``-th training forward logs the target variance per modality, ``target_var_audio`` and
     ``target_var_video`` (the variance of each channel over all tokens of the batch, averaged
     over channels), and raises once it falls below ``min_target_var`` after
     ``var_check_after`` updates: collapsed targets (every token alike) would otherwise train the
@@ -67,6 +67,8 @@ class EMATarget(BaseTargetGenerator):
         norm_target (bool): Per-token layer norm without affine on the targets. Defaults to True.
         min_target_var (float): Collapse floor of the target variance. Defaults to 0.01.
         var_check_after (int): EMA updates before the floor applies. Defaults to 5000.
+        log_interval (int): Forwards between two variance checks; each check is one host-device
+            sync, so it is not done every step. Defaults to 10.
         eps (float): LayerNorm epsilon. Defaults to 1e-6.
     """
 
@@ -75,6 +77,7 @@ class EMATarget(BaseTargetGenerator):
                  norm_target: bool = True,
                  min_target_var: float = 0.01,
                  var_check_after: int = 5000,
+                 log_interval: int = 10,
                  eps: float = 1e-6) -> None:
         super().__init__(norm_target=norm_target, eps=eps)
         if not 0. < momentum < 1.:
@@ -83,6 +86,10 @@ class EMATarget(BaseTargetGenerator):
         self.momentum = momentum
         self.min_target_var = min_target_var
         self.var_check_after = var_check_after
+        if log_interval < 1:
+            raise ValueError(f'EMATarget: log_interval must be >= 1, got {log_interval}')
+        self.log_interval = log_interval
+        self._forwards = 0  # training forwards of this process, a host-side counter
         object.__setattr__(self, '_source', None)
 
     def setup(self, audio_backbone: nn.Module, video_backbone: nn.Module) -> None:
@@ -122,7 +129,9 @@ class EMATarget(BaseTargetGenerator):
                 ema.update_parameters(self._source)
         targets = super().forward(inputs)
         if self.training:
-            self._log_and_check(targets, int(ema.steps))
+            self._forwards += 1
+            if self._forwards % self.log_interval == 0:
+                self._log_and_check(targets, int(ema.steps))
         return targets
 
     def _log_and_check(self, targets: Dict[str, torch.Tensor], steps: int) -> None:
