@@ -7,6 +7,7 @@ real decoding code paths. Typical use::
 
     root = make_demo_data(tmp_path, num_clips=4, duration=2.)   # AudioSet layout, 4 clips
     write_mp4(tmp_path / 'a.mp4', duration=2.5, fps=25)          # one clip
+    write_audio_mp4(tmp_path / 's.mp4', np.zeros((2, 44100)))    # stereo AAC only
     write_wav(tmp_path / 'a.wav', duration=1.)                   # one wav
 """
 import os
@@ -41,6 +42,23 @@ def write_mp4(path, duration: float = 2., fps: int = 10, size: int = 32,
         wave = np.zeros_like(wave)
     _write_mp4(str(path), frames if with_video else None, fps,
                wave if with_audio else None, sample_rate)
+    return str(path)
+
+
+def write_audio_mp4(path, waveform: np.ndarray, sample_rate: int = 44100) -> str:
+    """Write an AAC-only mp4 of a float ``(C, L)`` waveform (C = 1 or 2) in [-1, 1]."""
+    import av
+    waveform = np.asarray(waveform, np.float32)
+    layout = {1: 'mono', 2: 'stereo'}[waveform.shape[0]]
+    with av.open(str(path), 'w') as container:
+        stream = container.add_stream('aac', rate=sample_rate, layout=layout)
+        for start in range(0, waveform.shape[1], 1024):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(
+                waveform[:, start:start + 1024]), format='fltp', layout=layout)
+            frame.sample_rate = sample_rate
+            frame.pts = start
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
     return str(path)
 
 
@@ -116,5 +134,5 @@ def demo_dataset_cfg(root, pipeline=(), split: str = 'train', **kwargs) -> dict:
                 pipeline=list(pipeline), **kwargs)
 
 
-__all__ = ['write_mp4', 'write_wav', 'write_truncated', 'write_garbage', 'write_label_file',
-           'write_segments_csv', 'make_demo_data', 'demo_dataset_cfg']
+__all__ = ['write_mp4', 'write_audio_mp4', 'write_wav', 'write_truncated', 'write_garbage',
+           'write_label_file', 'write_segments_csv', 'make_demo_data', 'demo_dataset_cfg']

@@ -7,7 +7,8 @@ import torch
 
 from data_helpers import (demo_dataset_cfg, make_demo_data, write_garbage, write_label_file,
                           write_mp4, write_segments_csv, write_truncated, write_wav)
-from mavilkit.datasets import AudioSetDataset, AVJsonDataset, VGGSoundDataset
+from mavilkit.datasets import AudioSetDataset, AVJsonDataset, BaseAVDataset, VGGSoundDataset
+from mavilkit.datasets.errors import MediaReadError
 from mavilkit.registry import DATASETS
 from mavilkit.utils.setup_env import register_all_modules
 
@@ -193,6 +194,8 @@ def _broken_dataset(tmp_path, demo_root, kinds, **kwargs):
     ds = DATASETS.build(demo_dataset_cfg(root, PIPELINE, lazy_init=True, **kwargs))
     ds.full_init()
     for i, kind in enumerate(kinds):
+        if kind == 'ok':
+            continue
         path = ds.get_data_info(i)['filename']
         good = path + '.good'
         shutil.move(path, good)
@@ -254,15 +257,50 @@ def test_corrupt_frames_are_detected(tmp_path, demo_root):
 
 
 def test_failure_fraction_stops_with_clear_error(tmp_path, demo_root):
-    ds = _broken_dataset(tmp_path, demo_root, ['empty', 'garbage', 'empty'],
-                         max_failure_fraction=0.2)
-    ds[0]
-    with pytest.raises(RuntimeError, match=r'2 of the 9 clips .* max_failure_fraction=0.2'):
-        for i in (1, 2):
-            ds[i]
+    # test mode replaces a bad clip by the next one, so the reads are deterministic
+    ds = _broken_dataset(tmp_path, demo_root, ['empty', 'ok', 'ok', 'ok', 'garbage'],
+                         max_failure_fraction=0.2, test_mode=True)
+    # ds[0]: 2 reads (0 fails, 1), ds[1..3]: 1 read each, ds[4]: read 6 fails.
+    # 2 failures > 0.2 * max(6 reads, min(9 clips, 1000)) = 1.8
+    for i in range(4):
+        ds[i]
+    with pytest.raises(RuntimeError, match=r'2 of 6 reads of clips .* max_failure_fraction=0.2'
+                       r'.*demo0000000_'):
+        ds[4]
 
 
-def test_bad_media_hook_reports_count_in_a_runner(tmp_path, demo_root):
+class _FailingEvery(BaseAVDataset):
+    """Clips without files whose pipeline fails on every ``period``-th index."""
+
+    def __init__(self, num_clips, period, **kwargs):
+        self.num_clips, self.period = num_clips, period
+        super().__init__(pipeline=[self._load], test_mode=True, **kwargs)
+
+    def load_data_list(self):
+        return [dict(clip_id=f'clip{i}', gt_label=[0]) for i in range(self.num_clips)]
+
+    def _load(self, results):
+        if results['sample_idx'] % self.period == 0:
+            raise MediaReadError(f'clip{results["sample_idx"]}.mp4', 'no audio stream')
+        return dict(inputs=results['sample_idx'])
+
+
+def test_failure_fraction_is_a_rate_of_reads_on_large_datasets(log_messages):
+    # 2 % unreadable, 5 % tolerated: 3000 reads of a 5000-clip dataset go through
+    ok = _FailingEvery(5000, period=50)
+    for i in range(3000):
+        ok[i]
+    assert ok._num_failed_reads == 60 and ok._num_reads == 3060
+    # a third unreadable: stops once more than 5 % of max(reads, 1000) reads failed, i.e. at the
+    # 51st failure, long before 5 % of the 5000 clips (250) are known to be bad
+    bad = _FailingEvery(5000, period=3)
+    with pytest.raises(RuntimeError, match=r'51 of \d+ reads .* at least 1000 reads'):
+        for i in range(1, 5000):
+            bad[i]
+    assert i < 200 and len(bad.bad_media) == 51
+
+
+def test_bad_media_hook_reports_count_in_a_runner(tmp_path, demo_root, monkeypatch):
     from mmengine.model import BaseModel
     from mmengine.runner import Runner
 
@@ -285,8 +323,14 @@ def test_bad_media_hook_reports_count_in_a_runner(tmp_path, demo_root):
         custom_hooks=[dict(type='BadMediaHook')],
         default_hooks=dict(checkpoint=None, logger=dict(type='LoggerHook', interval=1)),
         default_scope='mavilkit')
+    import mavilkit.engine.hooks.bad_media_hook as hook_module
+    hook_messages = []
+    monkeypatch.setattr(hook_module, 'print_log', lambda msg, **kw: hook_messages.append(msg))
     runner.train()
     assert runner.message_hub.get_info('train/num_bad_media') == 1
+    bad = ds.get_data_info(0)['filename']
+    assert hook_messages == [f'train: 1 of the 9 samples of this epoch replaced an unreadable '
+                             f'clip (e.g. {bad}).']
 
 
 def test_dataset_holds_no_decoder_handles_and_pickles(demo_root):

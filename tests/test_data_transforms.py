@@ -4,7 +4,7 @@ import pytest
 import torch
 import torchaudio
 
-from data_helpers import write_mp4, write_wav
+from data_helpers import write_audio_mp4, write_mp4, write_wav
 from mavilkit.datasets.errors import MediaReadError
 from mavilkit.datasets.transforms import (AudioAddNoise, AudioFbank, AudioRandomRoll,
                                           LoadAudio, PackAVInputs, SampleVideoFrames,
@@ -73,6 +73,47 @@ def test_load_audio_from_clip_and_fbank_shape(clip10):
     audio = AudioFbank()(results)['audio']
     packed = PackAVInputs()(dict(audio=audio))
     assert packed['inputs']['audio'].shape == (1, 1024, 128)
+
+
+@pytest.mark.parametrize('backend', ['auto', 'pyav', 'decord'])
+def test_load_audio_stereo_44k_clip_is_channel_mean_at_16k(tmp_path, backend):
+    # YouTube-like audio: 44.1 kHz stereo AAC with different channels
+    t = np.arange(10 * 44100) / 44100
+    left, right = 0.5 * np.sin(2 * np.pi * 440 * t), 0.3 * np.sin(2 * np.pi * 1000 * t)
+    path = write_audio_mp4(tmp_path / 'stereo.mp4', np.stack([left, right]), 44100)
+    wave = LoadAudio(backend=backend)(dict(filename=path))['waveform']
+    assert abs(wave.size - 160000) <= 2048 and wave.dtype == np.float32
+    # independent: mono = (L + R) / 2 (as for wav files), evaluated at 16 kHz
+    t16 = np.arange(wave.size) / 16000
+    expected = (0.5 * np.sin(2 * np.pi * 440 * t16) + 0.3 * np.sin(2 * np.pi * 1000 * t16)) / 2
+    middle = slice(16000, 144000)
+    rms = np.sqrt(np.mean(wave[middle].astype(np.float64) ** 2))
+    assert abs(rms / np.sqrt(np.mean(expected[middle] ** 2)) - 1) < 0.01
+    if backend != 'decord':  # PyAV is sample-aligned with the source; decord lags ~1 ms
+        err = np.sqrt(np.mean((wave[middle] - expected[middle]) ** 2))
+        assert err < 0.05 * rms  # AAC coding error; a 1 ms lag would give ~100 %
+
+
+def test_load_audio_auto_tries_pyav_then_decord(clip10, monkeypatch):
+    import mavilkit.datasets.transforms.loading as loading
+    calls = []
+    pyav, decord = loading.read_audio_pyav, loading.read_audio_decord
+    monkeypatch.setattr(loading, 'read_audio_pyav',
+                        lambda *a: calls.append('pyav') or pyav(*a))
+    monkeypatch.setattr(loading, 'read_audio_decord',
+                        lambda *a: calls.append('decord') or decord(*a))
+    by_pyav = LoadAudio()(dict(filename=clip10))['waveform']
+    assert calls == ['pyav']
+
+    def broken(*args):
+        calls.append('pyav')
+        raise OSError('simulated PyAV failure')
+
+    monkeypatch.setattr(loading, 'read_audio_pyav', broken)
+    calls.clear()
+    by_decord = LoadAudio()(dict(filename=clip10))['waveform']
+    assert calls == ['pyav', 'decord']
+    np.testing.assert_allclose(by_decord, by_pyav, atol=1e-5)  # mono source: same samples
 
 
 def test_load_audio_from_wav_resamples_to_mono_16k(tmp_path):

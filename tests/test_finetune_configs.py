@@ -17,6 +17,16 @@ TABLE10 = {
     'speechcommands': (1e-3, 256, 10, 1, 0.5, 'bce', 'Accuracy'),
     'spc1': (1e-3, 256, 10, 1, 0.5, 'bce', 'Accuracy'),
 }
+# dataset -> (weighted sampling size or None, augmentation, SpecAug time/freq, multilabel,
+#             fbank mean, fbank std), the remaining rows of Table 10
+TABLE10_DATA = {
+    'as2m': (200000, 'R', (192, 48), True, -4.268, 4.569),
+    'as20k': (None, 'R', (192, 48), True, -4.268, 4.569),
+    'vggsound': (200000, 'R+N', (192, 48), False, -5.189, 3.260),
+    'esc50': (None, 'R', (96, 24), False, -6.627, 5.359),
+    'speechcommands': (None, 'R+N', (48, 48), False, -6.702, 5.448),
+    'spc1': (None, 'R+N', (48, 48), False, -6.702, 5.448),
+}
 CLASSIFIER_CONFIGS = sorted(glob.glob(osp.join(CFG_DIR, 'mavil-ft_*.py')))
 
 
@@ -62,10 +72,11 @@ def test_table10_numbers(path):
     assert tuple(cfg.model.video_mask_ratios) == (0.2, 0.2)
     custom = cfg.optim_wrapper.paramwise_cfg.get('custom_keys', {})
     if mod == 'audio_video':
-        assert cfg.model.fusion.num_layers == 3
+        assert cfg.model.fusion.num_layers == 3 and cfg.model.fusion.drop_path_rate == 0.1
         assert custom == {'video_backbone.': dict(lr_mult=0.5)}
     else:
         assert 'video_backbone.' not in custom
+    check_table10_data(cfg, ds, mixup)
     if 'video' in mod:  # Table 11: 10 clips at test time
         clips = [t for t in cfg.test_dataloader.dataset.pipeline
                  if t['type'] == 'SampleVideoFrames']
@@ -75,6 +86,35 @@ def test_table10_numbers(path):
                        for t in cfg.train_dataloader.dataset.get(
                            'pipeline', cfg.train_dataloader.dataset.get('datasets', [{}])[0]
                            .get('pipeline', [])))
+
+
+def _train_pipeline(cfg):
+    dataset = cfg.train_dataloader.dataset
+    return dataset.get('pipeline') or dataset.datasets[0].pipeline
+
+
+def check_table10_data(cfg, ds, mixup):
+    weighted, aug, specaug, multilabel, mean, std = TABLE10_DATA[ds]
+    # Appendix B: BCE for multi-label data or with mixup, CE otherwise
+    assert cfg.model.head.loss == ('bce' if multilabel or mixup > 0 else 'ce')
+    sampler = cfg.train_dataloader.sampler
+    if weighted:
+        assert sampler.type == 'DistributedWeightedSampler' and sampler.num_samples == weighted
+    else:
+        assert sampler.type == 'DefaultSampler' and sampler.shuffle
+    if 'audio' not in cfg.model.modality:
+        return  # the audio augmentation rows do not apply to video-only fine-tuning
+    steps = {t['type']: t for t in _train_pipeline(cfg)}
+    assert 'AudioRandomRoll' in steps  # R: random start with cyclic rolling
+    assert ('AudioAddNoise' in steps) == ('N' in aug)
+    if 'N' in aug:
+        assert steps['AudioAddNoise']['snr_db'] == 20
+    spec = steps['SpecAugment']
+    assert (spec['time_mask_param'], spec['freq_mask_param']) == specaug
+    test_steps = {t['type']: t for t in cfg.test_dataloader.dataset.pipeline}
+    for fbank in (steps['AudioFbank'], test_steps['AudioFbank']):
+        assert (fbank['mean'], fbank['std']) == (mean, std)
+    assert 'SpecAugment' not in test_steps and 'AudioRandomRoll' not in test_steps
 
 
 def test_av_config_builds_the_half_lr_video_group():

@@ -195,3 +195,18 @@ def test_crop_pos_embed_for_shorter_spectrograms(tmp_path):
     assert torch.allclose(loaded, fresh_pos, atol=1e-6)
     assert torch.equal(model.audio_backbone.blocks[1].mlp.fc2.weight,
                        long_audio.blocks[1].mlp.fc2.weight)
+
+
+def test_head_targets_from_gt_label_and_ce_rule():
+    head = MODELS.build(dict(type='AVClsHead', num_classes=5, in_channels=4, loss='bce'))
+    data = [AVDataSample().set_gt_label(lab) for lab in ([0, 3], [1], [4, 2, 0])]
+    want = torch.tensor([[1., 0, 0, 1, 0], [0, 1, 0, 0, 0], [1, 0, 1, 0, 1]])  # by hand
+    assert torch.equal(head.targets(data, torch.device('cpu')), want)
+    # Appendix B: CE only for single-label data without mixup; several labels need BCE
+    ce = MODELS.build(dict(type='AVClsHead', num_classes=5, in_channels=4, loss='ce'))
+    with pytest.raises(ValueError, match="loss='bce'"):
+        ce.loss(torch.zeros(3, 5), data)
+    single = [AVDataSample().set_gt_label(lab) for lab in ([2], [0])]
+    logits = torch.tensor([[0., 1, 2, 0, 0], [3., 0, 0, 1, 0]])
+    want_ce = -(logits.log_softmax(1)[0, 2] + logits.log_softmax(1)[1, 0]) / 2
+    assert torch.allclose(ce.loss(logits, single)['loss_cls'], want_ce)

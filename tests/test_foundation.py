@@ -128,13 +128,19 @@ def test_resume_from_explicit_checkpoint_path(tmp_path):
 
 
 @pytest.mark.skipif(not torch.distributed.is_available(), reason='no torch.distributed')
-def test_torchrun_two_processes_gloo_cpu(tmp_path):
+def test_dist_train_script_two_processes_gloo_cpu(tmp_path):
+    """tools/dist_train.sh (torchrun) with 2 CPU processes: gloo group, DDP without device ids."""
     cfg = write_toy_config(tmp_path, 1)
     work = tmp_path / 'dist'
-    proc = run_tool(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29533',
-                     'tools/train.py', cfg, '--launcher', 'pytorch', '--work-dir', str(work)])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([TESTS, REPO]), OMP_NUM_THREADS='1',
+               PYTHON=sys.executable, PORT='29533')
+    proc = subprocess.run(['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', str(work)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     ckpt = load_ckpt(work / 'epoch_1.pth')
     # 32 samples, 2 ranks x batch 4 -> 4 iterations per epoch.
     assert ckpt['meta']['iter'] == 4
     assert len(ckpt['rng_states']) == 2
+    # diff_rank_seed: the ranks draw different random numbers (masks, noise) ...
+    assert not torch.equal(ckpt['rng_states'][0]['torch'], ckpt['rng_states'][1]['torch'])
     assert 'Traceback' not in proc.stderr

@@ -161,3 +161,61 @@ def test_audio_checkpoint_pos_embed_is_loaded_not_regenerated(tmp_path):
     model.init_weights()
     assert torch.equal(model.pos_embed, sd['pos_embed'])
     assert torch.equal(model.blocks[0].attn.qkv.weight, sd['blocks.0.attn.qkv.weight'])
+
+
+def test_prefix_picks_one_encoder_of_a_bigger_checkpoint(tmp_path):
+    """``init_cfg.prefix`` (mmengine's convention): e.g. the audio encoder of a MAViL checkpoint."""
+    register_checkpoint_loader()
+    torch.manual_seed(3)
+    src = AudioViT('tiny', input_size=(64, 32))
+    other = AudioViT('tiny', input_size=(64, 32))  # same names, other values: must not be loaded
+    state = {f'audio_backbone.{k}': v for k, v in src.state_dict().items()}
+    state.update({f'video_backbone.{k}': v for k, v in other.state_dict().items()})
+    path = tmp_path / 'mavil_epoch_1.pth'
+    torch.save({'state_dict': state}, path)
+    for prefix in ('audio_backbone.', 'audio_backbone'):
+        model = AudioViT('tiny', input_size=(64, 32),
+                         init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix=prefix))
+        model.init_weights()
+        for k, v in src.state_dict().items():
+            assert torch.equal(model.state_dict()[k], v), k
+    with pytest.raises(KeyError, match="prefix 'neck.'") as err:
+        AudioViT('tiny', input_size=(64, 32),
+                 init_cfg=dict(type='Pretrained', checkpoint=str(path),
+                               prefix='neck.')).init_weights()
+    assert str(path) in str(err.value)
+
+
+def test_wrong_pretrained_init_cfg_keys_are_named():
+    with pytest.raises(KeyError, match="'prefx'"):
+        AudioViT('tiny', input_size=(64, 32),
+                 init_cfg=dict(type='Pretrained', checkpoint='x.pth', prefx='a.')).init_weights()
+    with pytest.raises(KeyError, match='lacks `checkpoint`'):
+        AudioViT('tiny', input_size=(64, 32), init_cfg=dict(type='Pretrained')).init_weights()
+
+
+def test_second_view_is_encoded_in_the_same_forward():
+    """``forward(x, ids, ids2)`` = the two views encoded separately, stacked (rows B..2B)."""
+    torch.manual_seed(0)
+    model = VideoViT('tiny', input_size=(4, 32, 32)).eval()
+    x = torch.randn(2, 3, 4, 32, 32)
+    m = random_masking(2, model.num_patches, 0.5, second_view=True)
+    both = model(x, m.ids_keep, m.ids_keep_second)
+    assert both.shape == (4, 1 + m.ids_keep.shape[1], 64)
+    assert torch.allclose(both[:2], model(x, m.ids_keep), atol=1e-6)
+    assert torch.allclose(both[2:], model(x, m.ids_keep_second), atol=1e-6)
+    with pytest.raises(ValueError, match='ids_keep_second'):
+        model(x, None, m.ids_keep_second)
+
+
+def test_vit_l_builds_on_the_meta_device():
+    """No tensor -> Python conversions in construction: ViT-L is counted without memory."""
+    with torch.device('meta'):
+        audio, video = AudioViT('l'), VideoViT('l')
+    assert audio.cls_token.is_meta and video.blocks[23].mlp.fc2.weight.is_meta
+    assert (audio.num_patches, video.num_patches) == (512, 784)
+    assert (audio.patch_numel, video.patch_numel) == (256, 1536)
+    D = 1024
+    block = 12 * D * D + 13 * D  # qkv, proj, fc1, fc2 and two LayerNorms
+    assert sum(p.numel() for p in audio.parameters()) == 256 * D + D + D + 24 * block + 2 * D
+    assert sum(p.numel() for p in video.parameters()) == 1536 * D + D + D + 24 * block + 2 * D

@@ -229,3 +229,42 @@ def test_vit_b_parameter_counts_against_formula_and_paper():
 def test_default_data_preprocessor_is_built_from_mavilkit_registry():
     model = tiny_mavil(data_preprocessor=dict(type='AVDataPreprocessor'))
     assert type(model.data_preprocessor).__name__ == 'AVDataPreprocessor'
+
+
+def test_with_cp_gives_the_same_gradients():
+    a, b = tiny_mavil(), tiny_mavil(with_cp=True)
+    b.load_state_dict(a.state_dict())
+    x = tiny_inputs()
+    for model in (a, b):
+        torch.manual_seed(0)
+        losses = model(x, mode='loss')
+        sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+    grads_b = dict(b.named_parameters())
+    for name, p in a.named_parameters():
+        assert p.grad is not None, name
+        assert torch.allclose(p.grad, grads_b[name].grad, atol=1e-5, rtol=1e-4), name
+
+
+def test_bf16_autocast_step_keeps_float32_losses():
+    """As under ``AmpOptimWrapper(dtype='bfloat16')``: losses in float32, close to fp32 ones."""
+    model, x = tiny_mavil(), tiny_inputs()
+    torch.manual_seed(0)
+    ref = model(x, mode='loss')
+    torch.manual_seed(0)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = model(x, mode='loss')
+    sum(v for k, v in out.items() if k.startswith('loss')).backward()
+    for key, value in out.items():
+        assert value.dtype == torch.float32, key
+    for key in ('loss_rec_audio', 'loss_rec_video', 'loss_inter', 'loss_intra'):
+        assert torch.allclose(out[key], ref[key], rtol=0.05), key
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_vit_l_mavil_builds_on_the_meta_device():
+    with torch.device('meta'):
+        model = MAViL(audio_backbone=dict(type='AudioViT', arch='l'),
+                      video_backbone=dict(type='VideoViT', arch='l'),
+                      neck=dict(type='MBTFusion', num_layers=2), data_preprocessor=None)
+    assert all(p.is_meta for p in model.parameters())
+    assert model.neck.blocks[0].attn.num_heads == 16 and model.audio_decoder.num_patches == 512

@@ -82,7 +82,8 @@ def test_decoder_restores_order_with_mask_tokens():
     for b in range(2):
         keep = info.ids_keep[b].tolist()
         for n in range(8):
-            token = dec.decoder_embed(x[b, 1 + keep.index(n)]) if n in keep else dec.mask_token[0, 0]
+            token = (dec.decoder_embed(x[b, 1 + keep.index(n)]) if n in keep else
+                     dec.mask_token[0, 0])
             expected = dec.head(dec.norm(token + pos[n]))
             assert torch.allclose(out[b, n], expected, atol=1e-5)
     with pytest.raises(ValueError, match='do not fit'):

@@ -35,6 +35,7 @@ def test_demo_pretraining_loss_goes_down(tmp_path):
     cfg.custom_hooks = [dict(type='ReconstructionVisualizationHook', interval=16, max_samples=1)]
     cfg.randomness = dict(seed=0, deterministic=False)
     cfg.launcher = 'none'
+    assert 'name' not in cfg.visualizer  # else a second Runner here would reuse the first's
 
     register_all_modules()
     runner = Runner.from_cfg(cfg)

@@ -14,4 +14,4 @@ PYTHONPATH="$(pwd):${PYTHONPATH:-}" \
 srun -p "$PARTITION" --job-name="$JOB_NAME" \
     --gres=gpu:"$GPUS_PER_NODE" --ntasks="$GPUS" --ntasks-per-node="$GPUS_PER_NODE" \
     --cpus-per-task="$CPUS_PER_TASK" --kill-on-bad-exit=1 $SRUN_ARGS \
-    python -u tools/test.py "$CONFIG" "$CHECKPOINT" --launcher slurm "${@:5}"
+    "${PYTHON:-python}" -u tools/test.py "$CONFIG" "$CHECKPOINT" --launcher slurm "${@:5}"

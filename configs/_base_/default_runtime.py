@@ -18,7 +18,9 @@ env_cfg = dict(
 )
 
 vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
+# No fixed `name`: mmengine then names the visualizer after the experiment, so several Runners in
+# one process (tests, notebooks) each write to their own work dir.
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 
 log_processor = dict(window_size=10, by_epoch=True)
 log_level = 'INFO'
@@ -26,7 +28,9 @@ log_level = 'INFO'
 load_from = None
 resume = False
 
-randomness = dict(seed=0, deterministic=False)
+# diff_rank_seed: each process draws its own masks and augmentations (DDP still starts every
+# rank from rank 0's weights).
+randomness = dict(seed=0, deterministic=False, diff_rank_seed=True)
 
 # Resumed runs continue the random draws (masking, mixup, worker seeds) exactly.
 custom_hooks = [dict(type='RNGStateHook')]

@@ -40,8 +40,9 @@ class AudioSetDataset(BaseAVDataset):
     ``data_prefix['video'] / filename_tmpl.format(ytid=..., start=..., end=..., start_ms=...,
     end_ms=...)``; ``start`` / ``end`` are whole seconds (``30.000`` → ``30``) and ``start_ms`` /
     ``end_ms`` milliseconds, so ``'{ytid}_{start}_{end}.mp4'`` (default),
-    ``'{ytid}_{start_ms}_{end_ms}.mp4'`` or ``'{ytid}.mp4'`` cover common downloaders. Labels are
-    multi-hot over the classes of ``label_file`` (527 for AudioSet).
+    ``'{ytid}_{start_ms}_{end_ms}.mp4'`` or ``'{ytid}.mp4'`` cover common downloaders. Each file
+    must hold only its segment (audio is read from the file's start). Labels are multi-hot over
+    the classes of ``label_file`` (527 for AudioSet).
 
     Args:
         ann_file (str): a segment CSV.

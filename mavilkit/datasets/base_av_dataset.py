@@ -13,6 +13,8 @@ from .errors import MediaReadError
 
 #: Keys of a data info that hold paths of media files.
 MEDIA_KEYS = ('filename', 'audio_path')
+#: The failure fraction is judged over at least min(len(dataset), this) reads.
+MIN_READS_FOR_FRACTION = 1000
 
 
 def find_missing(paths: Sequence[str]) -> List[str]:
@@ -50,12 +52,18 @@ class BaseAVDataset(BaseDataset):
       its path, and counted. The packed sample carries the replaced paths in its metainfo key
       ``bad_media`` so that :class:`~mavilkit.engine.hooks.BadMediaHook` reports the count at
       epoch end, whichever worker process saw the failure. When more than
-      ``max_failure_fraction`` of the dataset turns out unreadable, or ``max_refetch + 1`` clips
-      in a row fail, a ``RuntimeError`` stops the run.
+      ``max_failure_fraction`` of the reads fail, or ``max_refetch + 1`` clips in a row fail, a
+      ``RuntimeError`` naming the first files stops the run.
+
+    The failure fraction is a rate: failed reads / reads in the reading process (each
+    DataLoader worker estimates the same rate from its share), judged over at least
+    ``min(len(dataset), 1000)`` reads so that a few early failures do not stop a run whose
+    overall rate is fine. A fraction of the dataset size would never trigger on AS-2M, where an
+    epoch of 200,000 weighted draws split over many workers reads a small part of 2M clips.
 
     Args:
-        max_failure_fraction (float): largest tolerated fraction of unreadable clips (counted in
-            the reading process). Defaults to 0.05.
+        max_failure_fraction (float): largest tolerated fraction of failed reads. Defaults to
+            0.05.
         skip_missing (bool): skip (True) or refuse (False) clips whose files are missing.
         max_refetch (int): replacement attempts for one index. Defaults to 20.
         **kwargs: passed to mmengine's ``BaseDataset`` (``ann_file``, ``data_root``,
@@ -73,6 +81,8 @@ class BaseAVDataset(BaseDataset):
         self.skip_missing = skip_missing
         self.max_failure_fraction = max_failure_fraction
         self.bad_media: Dict[str, str] = {}
+        self._num_reads = 0  # in this process (each DataLoader worker has its own copy)
+        self._num_failed_reads = 0
         super().__init__(*args, max_refetch=max_refetch, **kwargs)
 
     # ------------------------------------------------------------------ start-up checks
@@ -101,17 +111,19 @@ class BaseAVDataset(BaseDataset):
 
     # ------------------------------------------------------------------ bad media
     def _record_failure(self, error: MediaReadError) -> None:
-        if error.path in self.bad_media:
-            return
-        self.bad_media[error.path] = error.reason
-        print_log(f'Unreadable media file {error.path} ({error.reason}); the clip is replaced '
-                  f'by another one ({len(self.bad_media)} unreadable so far).',
-                  logger='current', level=logging.WARNING)
-        if len(self.bad_media) > self.max_failure_fraction * len(self):
+        self._num_failed_reads += 1
+        if error.path not in self.bad_media:
+            self.bad_media[error.path] = error.reason
+            print_log(f'Unreadable media file {error.path} ({error.reason}); the clip is '
+                      f'replaced by another one ({len(self.bad_media)} unreadable files so '
+                      'far).', logger='current', level=logging.WARNING)
+        min_reads = min(len(self), MIN_READS_FOR_FRACTION)
+        if self._num_failed_reads > self.max_failure_fraction * max(self._num_reads, min_reads):
             raise RuntimeError(
-                f'{len(self.bad_media)} of the {len(self)} clips of {self.ann_file} are '
-                'unreadable, '
-                f'more than max_failure_fraction={self.max_failure_fraction}; first: '
+                f'{self._num_failed_reads} of {self._num_reads} reads of clips listed in '
+                f'{self.ann_file} failed, more than max_failure_fraction='
+                f'{self.max_failure_fraction} (judged over at least {min_reads} reads); '
+                f'{len(self.bad_media)} unreadable files, first: '
                 + '; '.join(f'{p} ({r})' for p, r in list(self.bad_media.items())[:5]))
 
     def _another_index(self, idx: int) -> int:
@@ -126,6 +138,7 @@ class BaseAVDataset(BaseDataset):
             self.full_init()
         replaced: List[str] = []
         for _ in range(self.max_refetch + 1):
+            self._num_reads += 1
             try:
                 data = self.prepare_data(idx)
             except MediaReadError as error:

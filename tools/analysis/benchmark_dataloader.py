@@ -1,7 +1,8 @@
 """Throughput of a config's data loading: clips per second and time per pipeline stage.
 
     python tools/analysis/benchmark_dataloader.py configs/_base_/datasets/demo_pretrain.py \
-        --num-workers 2 [--num-batches 20] [--split train] [--cfg-options ...]
+        --num-workers 2 [--num-batches 20] [--split train] \
+        [--cfg-options train_dataloader.dataset.data_root=/tmp/demo_bench]
 
 Two measurements:
 

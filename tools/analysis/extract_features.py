@@ -14,15 +14,18 @@ encoded without masking; ``FILE.npz`` holds
 """
 import argparse
 import os.path as osp
+import re
 import sys
 
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner, load_checkpoint
+from mmengine.logging import MMLogger
+from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+from mavilkit.models.classifiers.pretrained import load_checkpoint_state  # noqa: E402
 from mavilkit.registry import MODELS  # noqa: E402
 from mavilkit.utils import add_trusted_root, register_all_modules  # noqa: E402
 
@@ -38,6 +41,28 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
+
+
+def load_weights(model: torch.nn.Module, checkpoint: str) -> None:
+    """Load every exported module from ``checkpoint``; a missing one is an error, not noise.
+
+    The encoders are checked by the model itself (a checkpoint without them raises). The fusion
+    layers (``fusion`` of an A+V classifier, ``neck`` of a retriever) must be there too: they
+    are not part of a pre-training checkpoint's encoders, and random ones would export
+    meaningless ``fusion`` embeddings.
+    """
+    state = {re.sub(r'^module\.', '', k): v for k, v in load_checkpoint_state(checkpoint).items()}
+    missing = model.load_state_dict(state, strict=False).missing_keys
+    for part in ('fusion', 'neck'):
+        if getattr(model, part, None) is not None and any(
+                k.startswith(part + '.') for k in missing):
+            raise SystemExit(
+                f'{checkpoint} has no weights for `{part}` (e.g. '
+                f'{next(k for k in missing if k.startswith(part + "."))!r}): export from a '
+                'fine-tuned checkpoint of this config, or drop the fusion from the config')
+    if missing:
+        MMLogger.get_current_instance().warning(
+            f'{checkpoint}: missing keys kept as initialised: {missing}')
 
 
 def main(argv=None):
@@ -68,7 +93,7 @@ def main(argv=None):
     model_cfg['init_cfg'] = None  # the checkpoint below provides every weight
     model = MODELS.build(model_cfg)
     add_trusted_root(osp.dirname(osp.abspath(args.checkpoint)))
-    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=False)
+    load_weights(model, args.checkpoint)
     model.to(args.device).eval()
 
     feats, clip_ids, indices, labels = {}, [], [], []

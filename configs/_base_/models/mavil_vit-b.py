@@ -1,5 +1,6 @@
 # MAViL stage 1 with ViT-B encoders (§3.1–3.2, §4.2, Appendix B):
-# audio 1×1024×128 fbank → 16×16 patches (N = 512); video 8×224×224 → 2×16×16 tubelets (M = 784);
+# audio 1×1024×128 fbank → 16×16 patches (N = 512);
+# video 8×224×224 → 2×16×16 tubelets (M = 784);
 # 80 % masking; 2-layer vanilla fusion; decoders 8 × 512, 16 heads; raw targets (Eq. 1);
 # Eq. 4 with α = 0.1 (τ_inter = 0.1) and β = 0.01 (τ_intra = 1.0).
 model = dict(

@@ -17,8 +17,13 @@ class BadMediaHook(Hook):
 
     :class:`~mavilkit.datasets.BaseAVDataset` writes the paths it replaced into the metainfo
     key ``bad_media`` of the sample it returned instead; this hook sums them over the batches of
-    the epoch (whatever DataLoader worker saw them) and over ranks, logs the count with the
-    first paths, and stores it in the message hub as ``{mode}/num_bad_media``.
+    the epoch (whatever DataLoader worker saw them) and over ranks, logs the count, the number
+    of samples of the epoch and the first paths, and stores the count in the message hub as
+    ``{mode}/num_bad_media``. The sums are host-side integers: no device work per iteration,
+    one ``all_reduce`` per epoch.
+
+    Args:
+        max_paths (int): paths quoted in the epoch-end message. Defaults to 5.
     """
 
     priority = 'LOW'
@@ -26,10 +31,12 @@ class BadMediaHook(Hook):
     def __init__(self, max_paths: int = 5):
         self.max_paths = max_paths
         self._count: Dict[str, int] = defaultdict(int)
+        self._seen: Dict[str, int] = defaultdict(int)
         self._paths: Dict[str, List[str]] = defaultdict(list)
 
     def _collect(self, data_batch: Optional[dict], mode: str) -> None:
         samples = (data_batch or {}).get('data_samples') or []
+        self._seen[mode] += len(samples)
         for sample in samples:
             paths = sample.metainfo.get('bad_media', ()) if hasattr(sample, 'metainfo') else ()
             self._count[mode] += len(paths)
@@ -37,14 +44,14 @@ class BadMediaHook(Hook):
             self._paths[mode] += list(paths)[:room]
 
     def _report(self, runner, mode: str) -> None:
-        total = torch.tensor(float(self._count.pop(mode, 0)))
+        total = torch.tensor([float(self._count.pop(mode, 0)), float(self._seen.pop(mode, 0))])
         paths = self._paths.pop(mode, [])
         all_reduce(total)
-        count = int(total)
+        count, seen = int(total[0]), int(total[1])
         runner.message_hub.update_info(f'{mode}/num_bad_media', count)
         if count:
-            print_log(f'{mode}: {count} unreadable clip(s) were replaced by other samples this '
-                      f'epoch (e.g. {", ".join(paths)}).', logger='current',
+            print_log(f'{mode}: {count} of the {seen} samples of this epoch replaced an '
+                      f'unreadable clip (e.g. {", ".join(paths)}).', logger='current',
                       level=logging.WARNING)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:

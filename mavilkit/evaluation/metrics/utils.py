@@ -1,6 +1,7 @@
 """Helpers shared by the metrics."""
 from typing import List, Sequence
 
+import numpy as np
 import torch
 from mmengine.logging import MMLogger
 
@@ -15,26 +16,28 @@ def drop_duplicate_clips(results: List[dict], metric_name: str) -> List[dict]:
     """
     if not results or 'clip_index' not in results[0]:
         return results
-    seen, unique = set(), []
-    for result in results:
-        index = int(result['clip_index'])
-        if index not in seen:
-            seen.add(index)
-            unique.append(result)
-    if len(unique) < len(results):
-        MMLogger.get_current_instance().warning(
-            f'{metric_name}: dropped {len(results) - len(unique)} duplicate results of '
-            'the same clip_index before computing the metric.')
-    return unique
+    indices = np.array([int(r['clip_index']) for r in results])
+    _, first = np.unique(indices, return_index=True)
+    if len(first) == len(results):
+        return results
+    MMLogger.get_current_instance().warning(
+        f'{metric_name}: dropped {len(results) - len(first)} duplicate results of '
+        'the same clip_index before computing the metric.')
+    return [results[i] for i in np.sort(first)]
 
 
 def labels_to_multi_hot(gt_labels: Sequence[torch.Tensor], num_classes: int) -> torch.Tensor:
     """Stack lists of class indices into a ``(N, num_classes)`` 0/1 matrix."""
-    target = torch.zeros(len(gt_labels), num_classes)
-    for row, label in enumerate(gt_labels):
-        label = torch.as_tensor(label, dtype=torch.long).flatten()
-        if label.numel() and (label.min() < 0 or label.max() >= num_classes):
-            raise ValueError(f'gt_label {label.tolist()} is outside [0, {num_classes}) '
-                             f'(the predictions have {num_classes} classes)')
-        target[row, label] = 1.
+    labels = [torch.as_tensor(label, dtype=torch.long).flatten() for label in gt_labels]
+    target = torch.zeros(len(labels), num_classes)
+    if not labels:
+        return target
+    flat = torch.cat(labels)
+    if flat.numel() and (flat.min() < 0 or flat.max() >= num_classes):
+        bad = sorted({int(c) for c in flat if not 0 <= c < num_classes})
+        raise ValueError(f'gt_label classes {bad} are outside [0, {num_classes}) '
+                         f'(the predictions have {num_classes} classes)')
+    rows = torch.repeat_interleave(torch.arange(len(labels)),
+                                   torch.tensor([label.numel() for label in labels]))
+    target[rows, flat] = 1.
     return target

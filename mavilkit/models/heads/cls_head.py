@@ -58,13 +58,24 @@ class AVClsHead(BaseModule):
         return logits.sigmoid() if self.loss_type == 'bce' else logits.softmax(dim=-1)
 
     def targets(self, data_samples: List, device: torch.device) -> torch.Tensor:
-        """``(B, num_classes)`` targets: ``gt_score`` if set, else one-/multi-hot ``gt_label``."""
+        """``(B, num_classes)`` targets: ``gt_score`` if set, else one-/multi-hot ``gt_label``.
+
+        Raises:
+            ValueError: the targets have another number of classes than the head, or a sample
+                has several labels with ``loss='ce'`` (multi-label data needs BCE, Table 10).
+        """
         if all('gt_score' in s for s in data_samples):
             target = torch.stack([s.gt_score for s in data_samples]).to(device)
         else:
-            target = torch.zeros(len(data_samples), self.num_classes, device=device)
-            for row, sample in enumerate(data_samples):
-                target[row, sample.gt_label.to(device)] = 1.
+            labels = [s.gt_label.to(device).flatten() for s in data_samples]
+            counts = [label.numel() for label in labels]
+            if self.loss_type == 'ce' and max(counts, default=1) > 1:
+                raise ValueError("AVClsHead(loss='ce') got a sample with several labels: "
+                                 "multi-label data needs loss='bce' (Table 10)")
+            rows = torch.repeat_interleave(  # row index built on the host: no device sync
+                torch.arange(len(labels)), torch.tensor(counts, dtype=torch.long)).to(device)
+            target = torch.zeros(len(labels), self.num_classes, device=device)
+            target[rows, torch.cat(labels)] = 1.
         if target.shape[1] != self.num_classes:
             raise ValueError(f'AVClsHead: targets have {target.shape[1]} classes but the head has '
                              f'num_classes={self.num_classes}')

@@ -1,4 +1,5 @@
 """Per-modality MAE decoder f⁻¹ (MAViL §3.1)."""
+import math
 from typing import Optional, Sequence
 
 import torch
@@ -49,7 +50,7 @@ class MAEDecoder(BaseModule):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.grid_size = tuple(grid_size)
-        self.num_patches = int(torch.tensor(self.grid_size).prod())
+        self.num_patches = math.prod(self.grid_size)
         self.embed_dims = embed_dims
         self.with_cp = with_cp
         self.decoder_embed = nn.Linear(in_dims, embed_dims)
@@ -76,8 +77,9 @@ class MAEDecoder(BaseModule):
         """
         B, num_visible = x.shape[0], x.shape[1] - 1
         if ids_restore.shape != (B, self.num_patches) or num_visible > self.num_patches:
-            raise ValueError(f'MAEDecoder: ids_restore {tuple(ids_restore.shape)} and {num_visible} '
-                             f'visible tokens do not fit a grid of {self.num_patches} patches')
+            raise ValueError(f'MAEDecoder: ids_restore {tuple(ids_restore.shape)} and '
+                             f'{num_visible} visible tokens do not fit a grid of '
+                             f'{self.num_patches} patches')
         x = self.decoder_embed(x)
         mask_tokens = self.mask_token.expand(B, self.num_patches - num_visible, -1)
         patches = torch.cat([x[:, 1:], mask_tokens], dim=1)

@@ -44,7 +44,8 @@ class MBTFusion(BaseModule):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_bottlenecks < 1:
-            raise ValueError(f'MBTFusion needs at least one bottleneck token, got {num_bottlenecks}')
+            raise ValueError('MBTFusion needs at least one bottleneck token, got '
+                             f'{num_bottlenecks}')
         self.num_layers = num_layers
         self.num_bottlenecks = num_bottlenecks
         self.embed_dims = embed_dims

@@ -9,7 +9,7 @@ from mmengine.model import BaseModel
 
 from mavilkit.registry import MODELS
 from ..target_generators.raw import RawTarget
-from ..utils.masking import MaskInfo, gather_tokens, random_masking
+from ..utils.masking import MaskInfo, random_masking
 
 MODALITIES = ('audio', 'video')
 
@@ -160,18 +160,14 @@ class MAViL(BaseModel):
             raise KeyError(f'MAViL needs inputs with both "audio" and "video", got {keys}')
         return inputs['audio'], inputs['video']
 
-    def _mask_and_encode(self, backbone: nn.Module, x: torch.Tensor,
-                         second_view: bool) -> Tuple[MaskInfo, torch.Tensor, Optional[torch.Tensor]]:
+    def _mask_and_encode(
+            self, backbone: nn.Module, x: torch.Tensor,
+            second_view: bool) -> Tuple[MaskInfo, torch.Tensor, Optional[torch.Tensor]]:
         """Mask, then encode the visible tokens (and the second view in the same call)."""
         B = x.shape[0]
         mask = random_masking(B, backbone.num_patches, self.mask_ratio, x.device, second_view)
-        tokens = backbone.embed(x)
-        visible = gather_tokens(tokens, mask.ids_keep)
-        if not second_view:
-            return mask, backbone.encode(visible), None
-        second = gather_tokens(tokens, mask.ids_keep_second)
-        encoded = backbone.encode(torch.cat([visible, second], dim=0))
-        return mask, encoded[:B], encoded[B:]
+        encoded = backbone(x, mask.ids_keep, mask.ids_keep_second)
+        return mask, encoded[:B], (encoded[B:] if second_view else None)
 
     @staticmethod
     def _pool(x: torch.Tensor) -> torch.Tensor:

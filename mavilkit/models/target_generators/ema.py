@@ -47,14 +47,15 @@ class EMATarget(BaseTargetGenerator):
     step towards the same weights (an effective momentum of ``1 − (1 − momentum)^k``).
 
     The EMA is, like the frozen teachers, outside the student's module tree: not in
-    ``parameters()``, the optimizer or DDP. Unlike a frozen teacher it is training state, so its
-    weights and step count *are* written into the student's checkpoints (under
-    ``target_generator.ema.``) and restored by ``--resume``; a checkpoint without them (e.g. a
-    stage-1 ``load_from``) starts the EMA from the student.
+    ``parameters()``, the optimizer or DDP. It needs the student's weights whole, so it works
+    under DDP but not FSDP (a clear error on the first step says so). Unlike a frozen teacher
+    it is training state, so its weights and step count *are* written into the student's
+    checkpoints (under ``target_generator.ema.``) and restored by ``--resume``; a checkpoint
+    without them (e.g. a stage-1 ``load_from``) starts the EMA from the student.
 
-    Every ``log_interval``-th training forward logs the target variance per modality, ``target_var_audio`` and
-    ``target_var_video`` (the variance of each channel over all tokens of the batch, averaged
-    over channels), and raises once it falls below ``min_target_var`` after
+    Every ``log_interval``-th training forward logs the target variance per modality,
+    ``target_var_audio`` and ``target_var_video`` (the variance of each channel over all tokens
+    of the batch, averaged over channels), and raises once it falls below ``min_target_var`` after
     ``var_check_after`` updates: collapsed targets (every token alike) would otherwise train the
     student towards a constant. data2vec stops below 0.1 on the per-channel *standard deviation*
     after 5000 updates; 0.01 is that threshold on the variance.
@@ -90,6 +91,7 @@ class EMATarget(BaseTargetGenerator):
             raise ValueError(f'EMATarget: log_interval must be >= 1, got {log_interval}')
         self.log_interval = log_interval
         self._forwards = 0  # training forwards of this process, a host-side counter
+        self._source_checked = False
         object.__setattr__(self, '_source', None)
 
     def setup(self, audio_backbone: nn.Module, video_backbone: nn.Module) -> None:
@@ -124,6 +126,8 @@ class EMATarget(BaseTargetGenerator):
         """Update the EMA (training mode only), then its complete-view fusion targets."""
         ema = self.ema
         if self.training:
+            if not self._source_checked:
+                self._check_source()
             self._teachers_to(inputs['audio'].device)
             with torch.no_grad():
                 ema.update_parameters(self._source)
@@ -133,6 +137,25 @@ class EMATarget(BaseTargetGenerator):
             if self._forwards % self.log_interval == 0:
                 self._log_and_check(targets, int(ema.steps))
         return targets
+
+    def _check_source(self) -> None:
+        """Once: the student's weights must be whole tensors, as the EMA's are.
+
+        FSDP flattens and shards the student's parameters (nested units stay sharded while the
+        outer unit runs), so averaging them parameter by parameter would be wrong or silently
+        skip weights.
+        """
+        sharded = [n for n, m in self._source.named_modules()
+                   if 'FullyShardedDataParallel' in type(m).__name__]
+        source = [tuple(p.shape) for p in self._source.parameters()]
+        average = [tuple(p.shape) for p in self.ema.module.parameters()]
+        if sharded or source != average:
+            raise RuntimeError(
+                'EMATarget: the student\'s encoders are sharded or flattened (FSDP: '
+                f'{sharded[:3] or "root only"}), so their weights cannot be averaged one by one; '
+                'train the one-stage EMA variant with DDP (the default runner) or use a frozen '
+                'teacher (MAViLFusionTarget) under FSDP')
+        self._source_checked = True
 
     def _log_and_check(self, targets: Dict[str, torch.Tensor], steps: int) -> None:
         """Log the target variances (one host sync, for logging) and stop on collapse."""

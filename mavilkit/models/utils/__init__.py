@@ -1,3 +1,4 @@
+from .fsdp import mavil_fsdp_auto_wrap_policy
 from .masking import MaskInfo, gather_tokens, num_visible_tokens, random_masking
 from .patch_embed import PatchEmbed, patchify, to_tuple, unpatchify
 from .pos_embed import (get_1d_sincos_pos_embed, get_2d_sincos_pos_embed,
@@ -12,5 +13,6 @@ __all__ = [
     'patchify', 'to_tuple', 'unpatchify', 'get_1d_sincos_pos_embed', 'get_2d_sincos_pos_embed',
     'get_3d_sincos_pos_embed', 'get_sincos_pos_embed', 'Attention', 'DropPath', 'Mlp',
     'TransformerBlock', 'build_blocks', 'fused_attention_enabled', 'init_mae_weights',
-    'run_block', 'run_blocks', 'set_fused_attention', 'ARCH_ZOO', 'BaseViT', 'parse_arch'
+    'run_block', 'run_blocks', 'set_fused_attention', 'ARCH_ZOO', 'BaseViT', 'parse_arch',
+    'mavil_fsdp_auto_wrap_policy'
 ]

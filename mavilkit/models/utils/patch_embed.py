@@ -37,7 +37,8 @@ class PatchEmbed(nn.Module):
         """``(B, C, *input_size) -> (B, N, D)``, tokens in row-major grid order."""
         expected = (self.in_channels, ) + self.input_size
         if tuple(x.shape[1:]) != expected:
-            raise ValueError(f'{type(self).__name__}: expected input (B, {", ".join(map(str, expected))}),'
+            raise ValueError(f'{type(self).__name__}: expected input '
+                             f'(B, {", ".join(map(str, expected))}),'
                              f' got {tuple(x.shape)}')
         return self.proj(x).flatten(2).transpose(1, 2)
 

@@ -34,7 +34,8 @@ def get_2d_sincos_pos_embed(embed_dims: int,
         Tensor: ``(H * W, embed_dims)``, with a leading all-zero row for CLS if ``cls_token``.
     """
     if embed_dims % 4:
-        raise ValueError(f'2-D sin-cos embedding needs a dimension divisible by 4, got {embed_dims}')
+        raise ValueError('2-D sin-cos embedding needs a dimension divisible by 4, got '
+                         f'{embed_dims}')
     h, w = grid_size
     rows, cols = torch.meshgrid(torch.arange(h), torch.arange(w), indexing='ij')
     embed = torch.cat([

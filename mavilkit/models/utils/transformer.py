@@ -108,7 +108,9 @@ def build_blocks(num_layers: int,
                  mlp_ratio: float = 4.,
                  drop_path_rate: float = 0.) -> nn.ModuleList:
     """``num_layers`` blocks with stochastic depth rising linearly to ``drop_path_rate``."""
-    rates = torch.linspace(0, drop_path_rate, num_layers).tolist() if num_layers else []
+    # Plain Python (not torch.linspace(...).tolist()), so that it also runs on the meta device.
+    step = drop_path_rate / (num_layers - 1) if num_layers > 1 else 0.
+    rates = [i * step for i in range(num_layers)]
     return nn.ModuleList(
         TransformerBlock(embed_dims, num_heads, mlp_ratio, drop_path=r) for r in rates)
 

@@ -1,5 +1,6 @@
 """Shared ViT encoder of the audio and video backbones (MAE style, visible tokens only)."""
 import copy
+import math
 from typing import Dict, Optional, Sequence, Union
 
 import torch
@@ -26,7 +27,8 @@ def parse_arch(arch: Union[str, dict]) -> dict:
     """A preset name of :data:`ARCH_ZOO` or a dict with ``embed_dims, num_layers, num_heads``."""
     if isinstance(arch, str):
         key = arch.lower()
-        aliases = {'small': 's', 'base': 'b', 'large': 'l', 'vit-s': 's', 'vit-b': 'b', 'vit-l': 'l'}
+        aliases = {'small': 's', 'base': 'b', 'large': 'l',
+                   'vit-s': 's', 'vit-b': 'b', 'vit-l': 'l'}
         key = aliases.get(key, key)
         if key not in ARCH_ZOO:
             raise KeyError(f'Unknown ViT arch {arch!r}; choose from {sorted(ARCH_ZOO)} or give a '
@@ -53,9 +55,10 @@ class BaseViT(BaseModule):
     embedding (DESIGN.md pitfall 6: Audio-MAE's was built for an (8, 64) grid while its tokens lie
     64 × 8).
 
-    ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` loads by name with shape checks (a
-    mismatch raises, naming the key and the file); subclasses adapt foreign keys in
-    :meth:`convert_checkpoint`. Other ``init_cfg`` types go to mmengine.
+    ``init_cfg=dict(type='Pretrained', checkpoint=PATH[, prefix='audio_backbone.'])`` loads by
+    name with shape checks (a mismatch raises, naming the key and the file); ``prefix`` selects
+    one part of a bigger checkpoint (e.g. a MAViL's audio encoder) and strips it; subclasses
+    adapt foreign keys in :meth:`convert_checkpoint`. Other ``init_cfg`` types go to mmengine.
 
     Args:
         arch (str | dict): Preset (``'tiny'``, ``'s'``, ``'b'``, ``'l'``) or a dict.
@@ -88,8 +91,9 @@ class BaseViT(BaseModule):
         self.patch_embed = PatchEmbed(self.input_size, self.patch_size, in_channels,
                                       self.embed_dims)
         self.grid_size = self.patch_embed.grid_size
-        self.num_patches = int(torch.tensor(self.grid_size).prod())
-        self.patch_numel = int(torch.tensor(self.patch_size).prod()) * in_channels
+        # Plain Python, not tensors: the model must also build on the meta device.
+        self.num_patches = math.prod(self.grid_size)
+        self.patch_numel = math.prod(self.patch_size) * in_channels
         self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
         self.register_buffer(
             'pos_embed',
@@ -113,13 +117,26 @@ class BaseViT(BaseModule):
         x = run_blocks(self.blocks, x, self.with_cp and self.training)
         return self.norm(x)
 
-    def forward(self, x: torch.Tensor, ids_keep: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self,
+                x: torch.Tensor,
+                ids_keep: Optional[torch.Tensor] = None,
+                ids_keep_second: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Encode the tokens ``ids_keep`` (``(B, L)``; all tokens when None) of ``x``.
 
+        With ``ids_keep_second`` (``(B, L)``, e.g. MAViL's disjoint second view) those tokens
+        are encoded too, in the same pass as a batch of ``2B`` sequences: rows ``[B, 2B)`` of
+        the output. Everything goes through ``forward`` so that a wrapper of the whole backbone
+        (FSDP auto-wrap, hooks) sees every use of its weights.
+
         Returns:
-            Tensor: ``(B, 1 + L, D)``, CLS first.
+            Tensor: ``(B, 1 + L, D)`` (``(2B, 1 + L, D)`` with a second view), CLS first.
         """
         tokens = self.embed(x)
+        if ids_keep_second is not None:
+            if ids_keep is None or ids_keep_second.shape != ids_keep.shape:
+                raise ValueError('ids_keep_second needs ids_keep of the same shape')
+            return self.encode(torch.cat([gather_tokens(tokens, ids_keep),
+                                          gather_tokens(tokens, ids_keep_second)]))
         if ids_keep is not None:
             tokens = gather_tokens(tokens, ids_keep)
         return self.encode(tokens)
@@ -139,16 +156,32 @@ class BaseViT(BaseModule):
         return state_dict
 
     def init_weights(self) -> None:
-        if self.init_cfg and self.init_cfg.get('type') == 'Pretrained':
-            self.load_pretrained(self.init_cfg['checkpoint'])
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            cfg = dict(self.init_cfg)
+            # map_location is accepted for mmengine compatibility; weights are read on the CPU.
+            unknown = sorted(set(cfg) - {'type', 'checkpoint', 'prefix', 'map_location'})
+            if unknown:
+                raise KeyError(f'{type(self).__name__}: init_cfg {cfg} has unknown keys '
+                               f'{unknown}; allowed: checkpoint, prefix, map_location')
+            if 'checkpoint' not in cfg:
+                raise KeyError(f'{type(self).__name__}: init_cfg {cfg} lacks `checkpoint`')
+            self.load_pretrained(cfg['checkpoint'], prefix=cfg.get('prefix'))
             self._is_init = True
             return
         super().init_weights()
 
-    def load_pretrained(self, checkpoint: str) -> None:
+    def load_pretrained(self, checkpoint: str, prefix: Optional[str] = None) -> None:
         """Load encoder weights by name from ``checkpoint`` (see the class docstring).
 
+        Args:
+            checkpoint (str): A checkpoint file (a bare state dict, or one under ``model``,
+                ``state_dict`` or ``module``).
+            prefix (str, optional): Load only the keys under this prefix, with the prefix removed,
+                e.g. ``'audio_backbone.'`` to take the audio encoder of a MAViL checkpoint (as
+                mmengine's ``PretrainedInit``).
+
         Raises:
+            KeyError: No key of the checkpoint starts with ``prefix``.
             ValueError: A key of the model has another shape in the checkpoint, or the checkpoint
                 lacks block weights of the encoder.
         """
@@ -159,6 +192,13 @@ class BaseViT(BaseModule):
                 state = state[key]
                 break
         state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+        if prefix:
+            prefix = prefix if prefix.endswith('.') else prefix + '.'
+            picked = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+            if not picked:
+                raise KeyError(f'{type(self).__name__}: no key of {checkpoint} starts with '
+                               f'prefix {prefix!r}; keys found: {sorted(state)[:8]}')
+            state = picked
         state = self.convert_checkpoint(copy.copy(state))
         own = self.state_dict()
         mismatched = [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
