@@ -90,6 +90,12 @@ def build_runner(cfg: Config) -> Runner:
     if not any(h.get('type') in ('RNGStateHook', 'mavilkit.RNGStateHook') for h in custom_hooks):
         custom_hooks.append(dict(type='RNGStateHook'))
     cfg.custom_hooks = custom_hooks
+    # Augmentation streams of dataloader workers that change every epoch (see av_worker_init_fn).
+    seed = (cfg.get('randomness') or {}).get('seed', 0) or 0
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if isinstance(loader, dict) and loader.get('num_workers', 0) > 0:
+            loader.setdefault('worker_init_fn', dict(type='mavilkit.av_worker_init_fn', seed=seed))
     if cfg.launcher != 'none':
         import torch
         init_distributed(cfg.launcher, **cfg.env_cfg['dist_cfg'])

@@ -16,9 +16,10 @@ def av_worker_init_fn(worker_id: int, seed: int = 0) -> None:
     every epoch, so the random augmentation stream restarts each epoch. torch already gives each
     worker ``base_seed + worker_id``, where ``base_seed`` is drawn from the main process's RNG
     for every new iterator (i.e. every epoch) and is restored on resume by ``RNGStateHook``. The
-    rank is mixed in because mmengine seeds every rank's main process alike.
+    rank is mixed in so that ranks differ even without ``randomness.diff_rank_seed``.
 
-    Use it with ``train_dataloader = dict(..., worker_init_fn=dict(type='av_worker_init_fn'))``.
+    ``tools/train.py`` sets it on every dataloader with workers that has none (the root
+    FUNCTIONS registry of the Runner needs the scoped name ``'mavilkit.av_worker_init_fn'``).
     """
     rank = int(os.environ.get('RANK', 0))
     worker_seed = (torch.initial_seed() + seed + 1_000_003 * rank) % 2**32
