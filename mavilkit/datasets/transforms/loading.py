@@ -26,6 +26,18 @@ def read_audio_decord(path: str, sample_rate: int, num_channels: int = 1) -> np.
     return waveform * np.float32(np.sqrt(0.5)) if num_channels == 2 else waveform
 
 
+def _first_audio_stream(container, path: str):
+    """The first audio stream of an open PyAV container and the duration its header declares
+    (seconds, None when unknown)."""
+    if not container.streams.audio:
+        raise MediaReadError(path, 'no audio stream')
+    stream = container.streams.audio[0]
+    declared = None
+    if stream.duration is not None and stream.time_base is not None:
+        declared = float(stream.duration * stream.time_base)
+    return stream, declared
+
+
 def read_audio_pyav(path: str, sample_rate: int) -> Tuple[np.ndarray, Optional[float]]:
     """Mono waveform of a clip's audio track with PyAV, and the duration its header declares.
 
@@ -35,12 +47,7 @@ def read_audio_pyav(path: str, sample_rate: int) -> Tuple[np.ndarray, Optional[f
     """
     import av
     with av.open(path) as container:
-        if not container.streams.audio:
-            raise MediaReadError(path, 'no audio stream')
-        stream = container.streams.audio[0]
-        declared = None
-        if stream.duration is not None and stream.time_base is not None:
-            declared = float(stream.duration * stream.time_base)
+        stream, declared = _first_audio_stream(container, path)
         resampler = av.AudioResampler(format='fltp', layout=None, rate=sample_rate)
         chunks = []
         for frame in container.decode(stream):
@@ -56,12 +63,7 @@ def audio_stream_info(path: str) -> Tuple[Optional[float], int]:
     from the container header (PyAV)."""
     import av
     with av.open(path) as container:
-        if not container.streams.audio:
-            raise MediaReadError(path, 'no audio stream')
-        stream = container.streams.audio[0]
-        declared = None
-        if stream.duration is not None and stream.time_base is not None:
-            declared = float(stream.duration * stream.time_base)
+        stream, declared = _first_audio_stream(container, path)
         return declared, stream.codec_context.channels
 
 

@@ -5,7 +5,7 @@ import torch
 from mmengine.evaluator import BaseMetric
 
 from mavilkit.registry import METRICS
-from .utils import drop_duplicate_clips, labels_to_multi_hot
+from .utils import classification_record, drop_duplicate_clips, labels_to_multi_hot
 
 
 def average_precision(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -60,15 +60,7 @@ class AudioSetMAP(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Store one ``(pred_score, gt_label, clip_index)`` record per sample."""
-        for sample in data_samples:
-            if 'pred_score' not in sample or 'gt_label' not in sample:
-                raise KeyError('AudioSetMAP needs `pred_score` and `gt_label` in each data sample '
-                               f'(got keys {sorted(sample)})')
-            result = dict(pred_score=sample['pred_score'].detach().float().cpu(),
-                          gt_label=torch.as_tensor(sample['gt_label']).cpu())
-            if 'clip_index' in sample:
-                result['clip_index'] = sample['clip_index']
-            self.results.append(result)
+        self.results.extend(classification_record(s, 'AudioSetMAP') for s in data_samples)
 
     def compute_metrics(self, results: List[dict]) -> dict:
         results = drop_duplicate_clips(results, type(self).__name__)

@@ -41,3 +41,15 @@ def labels_to_multi_hot(gt_labels: Sequence[torch.Tensor], num_classes: int) -> 
                                    torch.tensor([label.numel() for label in labels]))
     target[rows, flat] = 1.
     return target
+
+
+def classification_record(sample: dict, metric_name: str) -> dict:
+    """The ``(pred_score, gt_label[, clip_index])`` a classification metric keeps per sample."""
+    if 'pred_score' not in sample or 'gt_label' not in sample:
+        raise KeyError(f'{metric_name} needs `pred_score` and `gt_label` in each data sample '
+                       f'(got keys {sorted(sample)})')
+    record = dict(pred_score=sample['pred_score'].detach().float().cpu(),
+                  gt_label=torch.as_tensor(sample['gt_label']).cpu())
+    if 'clip_index' in sample:
+        record['clip_index'] = sample['clip_index']
+    return record
