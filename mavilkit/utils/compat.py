@@ -7,7 +7,9 @@ Every function here exists because of one concrete incompatibility; each has a t
    checkpoints pickle its own objects (``HistoryBuffer`` in the message hub), so ``resume`` and
    ``load_from`` fail with "Weights only load failed". :func:`register_checkpoint_loader` replaces
    mmengine's local-file loader: foreign weight files are still loaded weights-only; a file is
-   unpickled in full only when it is *our own* (see :func:`is_trusted_checkpoint`).
+   unpickled in full only when it is *our own* (see :func:`is_trusted_checkpoint`). The same
+   reader is what :func:`mavilkit.models.utils.checkpoint.load_state_dict` uses for local files;
+   ``register_all_modules`` registers it once at start-up.
 2. mmengine's ``init_dist`` always calls ``torch.cuda.set_device``, which fails on CPU-only
    machines. :func:`init_distributed` initialises a ``gloo`` group itself when CUDA is missing
    (``nccl`` on GPUs) and :func:`cpu_ddp_wrapper_cfg` gives a DDP wrapper without device ids.

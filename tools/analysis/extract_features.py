@@ -14,18 +14,16 @@ encoded without masking; ``FILE.npz`` holds
 """
 import argparse
 import os.path as osp
-import re
 import sys
 
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mavilkit.models.classifiers.pretrained import load_checkpoint_state  # noqa: E402
+from mavilkit.models.utils.checkpoint import load_checked, load_state_dict  # noqa: E402
 from mavilkit.registry import MODELS  # noqa: E402
 from mavilkit.utils import add_trusted_root, register_all_modules  # noqa: E402
 
@@ -46,13 +44,12 @@ def parse_args(argv=None):
 def load_weights(model: torch.nn.Module, checkpoint: str) -> None:
     """Load every exported module from ``checkpoint``; a missing one is an error, not noise.
 
-    The encoders are checked by the model itself (a checkpoint without them raises). The fusion
-    layers (``fusion`` of an A+V classifier, ``neck`` of a retriever) must be there too: they
-    are not part of a pre-training checkpoint's encoders, and random ones would export
-    meaningless ``fusion`` embeddings.
+    Read and checked by :mod:`mavilkit.models.utils.checkpoint` (a checkpoint without the
+    encoders, or with other shapes, raises). The fusion layers (``fusion`` of an A+V classifier,
+    ``neck`` of a retriever) must be there too: they are not part of a pre-training checkpoint's
+    encoders, and random ones would export meaningless ``fusion`` embeddings.
     """
-    state = {re.sub(r'^module\.', '', k): v for k, v in load_checkpoint_state(checkpoint).items()}
-    missing = model.load_state_dict(state, strict=False).missing_keys
+    missing = load_checked(model, load_state_dict(checkpoint), source=checkpoint).missing
     for part in ('fusion', 'neck'):
         if getattr(model, part, None) is not None and any(
                 k.startswith(part + '.') for k in missing):
@@ -60,9 +57,6 @@ def load_weights(model: torch.nn.Module, checkpoint: str) -> None:
                 f'{checkpoint} has no weights for `{part}` (e.g. '
                 f'{next(k for k in missing if k.startswith(part + "."))!r}): export from a '
                 'fine-tuned checkpoint of this config, or drop the fusion from the config')
-    if missing:
-        MMLogger.get_current_instance().warning(
-            f'{checkpoint}: missing keys kept as initialised: {missing}')
 
 
 def main(argv=None):

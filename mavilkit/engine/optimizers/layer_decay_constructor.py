@@ -1,5 +1,4 @@
 """Optimizer-wrapper constructor for fine-tuning: layer-wise lr decay and per-branch lr (§4.3)."""
-import re
 from typing import Dict, List, Optional, Tuple
 
 import torch.nn as nn
@@ -15,12 +14,14 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
     For each trainable parameter ``p`` named ``n``:
 
-    - **layer-wise lr decay** (optional): inside each ViT backbone listed in ``backbone_prefixes``,
-      ``cls_token``, ``pos_embed`` and ``patch_embed`` are layer 0, ``blocks.{i}`` is layer
-      ``i + 1`` and the rest (final ``norm``) is layer ``L + 1``; the lr is multiplied by
-      ``layer_decay_rate ** (L + 1 - layer)``. Parameters outside the backbones (fusion layers,
-      head) keep scale 1. ``layer_decay_rate=1.0`` (default) switches it off; Table 10 lists no
-      layer decay, Audio-MAE fine-tunes with 0.75.
+    - **layer-wise lr decay** (optional): each sub-module listed in ``backbone_prefixes`` that has
+      ``get_layer_depth(name, prefix) -> (layer, num_layers)`` (the ViTs, as mmpretrain's) is
+      asked for the depth of its parameters (ViT: ``cls_token``, ``pos_embed`` and
+      ``patch_embed`` are layer 0, ``blocks.{i}`` is layer ``i + 1``, the final ``norm`` is layer
+      ``L + 1``, with ``num_layers = L + 2``); the lr is multiplied by
+      ``layer_decay_rate ** (num_layers - 1 - layer)``. Parameters outside the backbones (fusion
+      layers, head) keep scale 1. ``layer_decay_rate=1.0`` (default) switches it off; Table 10
+      lists no layer decay, Audio-MAE fine-tunes with 0.75.
     - **per-branch / per-key multipliers**: ``custom_keys`` as in mmengine's default constructor,
       ``{substring: dict(lr_mult=..., decay_mult=...)}``, the longest matching key wins. MAViL's
       A+V fine-tuning halves the video encoder's lr: ``custom_keys={'video_backbone.':
@@ -46,7 +47,6 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         backbone_prefixes=('audio_backbone', 'video_backbone'),
         no_decay_keys=('cls_token', 'pos_embed', 'mask_token'),
         custom_keys={})
-    _EMBED_KEYS = ('cls_token', 'pos_embed', 'patch_embed')
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None) -> None:
         paramwise_cfg = dict(paramwise_cfg or {})
@@ -65,21 +65,13 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 raise KeyError(f'custom_keys[{key!r}] has unsupported options {sorted(bad)}; '
                                'use lr_mult and decay_mult')
 
-    def layer_scale(self, name: str, num_layers: Dict[str, int]) -> float:
-        """The layer-decay multiplier of parameter ``name``."""
+    def layer_scale(self, name: str, backbones: Dict[str, nn.Module]) -> float:
+        """The layer-decay multiplier of parameter ``name`` (1 outside the backbones)."""
         rate = float(self.paramwise_cfg['layer_decay_rate'])
-        for prefix, depth in num_layers.items():
-            if not name.startswith(prefix + '.'):
-                continue
-            local = name[len(prefix) + 1:]
-            block = re.match(r'blocks\.(\d+)\.', local)
-            if block:
-                layer = int(block.group(1)) + 1
-            elif local.split('.')[0] in self._EMBED_KEYS:
-                layer = 0
-            else:
-                layer = depth + 1
-            return rate**(depth + 1 - layer)
+        for prefix, backbone in backbones.items():
+            if name.startswith(prefix + '.'):
+                layer, num_layers = backbone.get_layer_depth(name, prefix + '.')
+                return rate**(num_layers - 1 - layer)
         return 1.
 
     def custom_mults(self, name: str) -> Tuple[float, float]:
@@ -94,21 +86,24 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     def add_params(self, params: List[dict], module: nn.Module, prefix: str = '', **kwargs) -> None:
         """Fill ``params`` with one group per distinct (lr, weight decay)."""
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
-        num_layers = {}
-        for backbone in self.paramwise_cfg['backbone_prefixes']:
-            indices = [int(m.group(1)) for n, _ in named
-                       for m in [re.match(re.escape(backbone) + r'\.blocks\.(\d+)\.', n)] if m]
-            if indices:
-                num_layers[backbone] = max(indices) + 1
-        if self.paramwise_cfg['layer_decay_rate'] < 1. and not num_layers:
+        backbones = {}
+        for prefix in self.paramwise_cfg['backbone_prefixes']:
+            try:
+                backbone = module.get_submodule(prefix)
+            except AttributeError:
+                continue
+            if hasattr(backbone, 'get_layer_depth'):
+                backbones[prefix] = backbone
+        if self.paramwise_cfg['layer_decay_rate'] < 1. and not backbones:
             raise ValueError(
-                'layer_decay_rate < 1 but no parameter matches any of backbone_prefixes '
-                f"{self.paramwise_cfg['backbone_prefixes']} followed by '.blocks.<i>.'")
+                'layer_decay_rate < 1 but none of backbone_prefixes '
+                f"{self.paramwise_cfg['backbone_prefixes']} names a sub-module with "
+                'get_layer_depth()')
         base_wd = self.base_wd or 0.
         groups: Dict[Tuple[float, float], dict] = {}
         for name, param in named:
             lr_mult, decay_mult = self.custom_mults(name)
-            scale = self.layer_scale(name, num_layers) * lr_mult
+            scale = self.layer_scale(name, backbones) * lr_mult
             no_decay = param.ndim <= 1 or any(
                 k in name for k in self.paramwise_cfg['no_decay_keys'])
             wd = 0. if no_decay else base_wd * decay_mult
@@ -116,7 +111,8 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 params=[], lr=self.base_lr * scale, weight_decay=wd, lr_scale=scale))
             group['params'].append(param)
         params.extend(groups.values())
+        depths = {k: getattr(b, 'num_layers', '?') for k, b in backbones.items()}
         MMLogger.get_current_instance().info(
             f'{type(self).__name__}: {len(named)} trainable tensors in {len(groups)} groups '
             f'(layer_decay_rate={self.paramwise_cfg["layer_decay_rate"]}, backbone depths '
-            f'{num_layers}, lr scales {sorted({round(k[0], 6) for k in groups})})')
+            f'{depths}, lr scales {sorted({round(k[0], 6) for k in groups})})')

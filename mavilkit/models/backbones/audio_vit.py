@@ -28,9 +28,11 @@ class AudioViT(BaseViT):
         init_cfg (dict, optional): Initialisation config.
     """
 
+    PRETRAIN_INPUT_SIZE = (1024, 128)  # AudioSet 10-s fbank of Audio-MAE / MAViL (64 x 8 grid)
+
     def __init__(self,
                  arch: Union[str, dict] = 'b',
-                 input_size: Sequence[int] = (1024, 128),
+                 input_size: Sequence[int] = PRETRAIN_INPUT_SIZE,
                  patch_size: Union[int, Sequence[int]] = 16,
                  in_channels: int = 1,
                  drop_path_rate: float = 0.,

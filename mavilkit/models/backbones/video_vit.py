@@ -42,9 +42,11 @@ class VideoViT(BaseViT):
         init_cfg (dict, optional): Initialisation config (see above).
     """
 
+    PRETRAIN_INPUT_SIZE = (8, 224, 224)  # MAViL's clip (4 x 14 x 14 grid)
+
     def __init__(self,
                  arch: Union[str, dict] = 'b',
-                 input_size: Sequence[int] = (8, 224, 224),
+                 input_size: Sequence[int] = PRETRAIN_INPUT_SIZE,
                  patch_size: Union[int, Sequence[int]] = (2, 16, 16),
                  in_channels: int = 3,
                  drop_path_rate: float = 0.,

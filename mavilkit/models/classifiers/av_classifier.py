@@ -8,8 +8,8 @@ from mmengine.model import BaseModel
 
 from mavilkit.registry import MODELS
 from mavilkit.structures import AVDataSample
+from ..utils.checkpoint import PretrainedInitMixin
 from .finetune_masking import finetune_ids_keep
-from .pretrained import PretrainedEncodersMixin
 
 MODALITIES = ('audio', 'video', 'audio_video')
 
@@ -20,7 +20,7 @@ def mean_pool(tokens: torch.Tensor) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class AVClassifier(PretrainedEncodersMixin, BaseModel):
+class AVClassifier(PretrainedInitMixin, BaseModel):
     """Pre-trained encoder(s), mean pool, linear head.
 
     - ``modality='audio'`` / ``'video'``: ``f_a`` or ``f_v`` → mean over tokens (CLS excluded) →
@@ -41,8 +41,9 @@ class AVClassifier(PretrainedEncodersMixin, BaseModel):
     **Pre-trained weights** (a stage-1/2 :class:`MAViL` checkpoint): either per encoder,
     ``audio_backbone=dict(..., init_cfg=dict(type='Pretrained', checkpoint=CKPT,
     prefix='audio_backbone.'))``, or for the model, ``init_cfg=dict(type='Pretrained',
-    checkpoint=CKPT)`` (the attribute names match MAViL's). Either way a missing encoder or a
-    shape mismatch raises; loaded / missing / unexpected keys are logged. The fusion layers and
+    checkpoint=CKPT)`` (the attribute names match MAViL's). Either way the weights go through
+    :mod:`mavilkit.models.utils.checkpoint`: a missing encoder or a shape mismatch raises;
+    loaded / missing / unexpected keys are logged. The fusion layers and
     the head start from scratch (Appendix B: the 3-layer Transformer is appended for fine-tuning).
 
     Args:
@@ -79,13 +80,11 @@ class AVClassifier(PretrainedEncodersMixin, BaseModel):
                              f'{modality!r}')
         self.modality = modality
         self.modalities = ('audio', 'video') if modality == 'audio_video' else (modality, )
-        self._pretrained_parts: Dict[str, dict] = {}
         configs = dict(audio=audio_backbone, video=video_backbone)
         for name in self.modalities:
             if configs[name] is None:
                 raise ValueError(f"AVClassifier(modality={modality!r}) needs `{name}_backbone`")
-            setattr(self, f'{name}_backbone',
-                    MODELS.build(self.pop_pretrained(f'{name}_backbone', configs[name])))
+            setattr(self, f'{name}_backbone', MODELS.build(configs[name]))
         self.mask_ratios = dict(audio=tuple(audio_mask_ratios), video=tuple(video_mask_ratios))
 
         embed_dims = getattr(self, f'{self.modalities[0]}_backbone').embed_dims
@@ -97,7 +96,7 @@ class AVClassifier(PretrainedEncodersMixin, BaseModel):
             fusion = copy.deepcopy(dict(fusion or dict(type='VanillaFusion', num_layers=3)))
             fusion.setdefault('embed_dims', embed_dims)
             fusion.setdefault('num_heads', self.audio_backbone.num_heads)
-            self.fusion = MODELS.build(self.pop_pretrained('fusion', fusion))
+            self.fusion = MODELS.build(fusion)
         elif fusion is not None:
             raise ValueError(f"AVClassifier: `fusion` is only used with modality='audio_video', "
                              f'not {modality!r}')
@@ -106,12 +105,11 @@ class AVClassifier(PretrainedEncodersMixin, BaseModel):
         self.head = MODELS.build(head)
 
     # ------------------------------------------------------------------ weights
-    def required_prefixes(self) -> List[str]:
-        return [f'{name}_backbone' for name in self.modalities]
+    check_state_dict_loads = True  # load_from / tools/test.py must fill the encoders
 
-    def init_weights(self) -> None:
-        super().init_weights()
-        self.load_pretrained_parts()
+    def required_weights(self) -> List[str]:
+        """Encoders that a whole-model checkpoint must fill (see :class:`PretrainedInitMixin`)."""
+        return [f'{name}_backbone' for name in self.modalities]
 
     # ------------------------------------------------------------------ features
     def _encode(self, inputs: Dict[str, torch.Tensor],

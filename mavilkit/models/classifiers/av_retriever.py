@@ -7,13 +7,13 @@ from mmengine.model import BaseModel
 
 from mavilkit.registry import MODELS
 from mavilkit.structures import AVDataSample
+from ..utils.checkpoint import PretrainedInitMixin
 from .av_classifier import mean_pool
 from .finetune_masking import finetune_ids_keep
-from .pretrained import PretrainedEncodersMixin
 
 
 @MODELS.register_module()
-class AVRetriever(PretrainedEncodersMixin, BaseModel):
+class AVRetriever(PretrainedInitMixin, BaseModel):
     """Embed audio and video with the uni-modal encoders and compare them by cosine similarity.
 
     The embedding of a clip is the mean of its encoder's output tokens (CLS excluded), as the
@@ -57,9 +57,8 @@ class AVRetriever(PretrainedEncodersMixin, BaseModel):
         if data_preprocessor is None:
             data_preprocessor = dict(type='AVDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self._pretrained_parts: Dict[str, dict] = {}
-        self.audio_backbone = MODELS.build(self.pop_pretrained('audio_backbone', audio_backbone))
-        self.video_backbone = MODELS.build(self.pop_pretrained('video_backbone', video_backbone))
+        self.audio_backbone = MODELS.build(audio_backbone)
+        self.video_backbone = MODELS.build(video_backbone)
         if self.audio_backbone.embed_dims != self.video_backbone.embed_dims:
             raise ValueError('AVRetriever: audio and video embeddings must have the same size '
                              f'({self.audio_backbone.embed_dims} vs '
@@ -70,17 +69,16 @@ class AVRetriever(PretrainedEncodersMixin, BaseModel):
             if neck.get('type') in ('VanillaFusion', 'MBTFusion'):
                 neck.setdefault('embed_dims', self.audio_backbone.embed_dims)
                 neck.setdefault('num_heads', self.audio_backbone.num_heads)
-            self.neck = MODELS.build(self.pop_pretrained('neck', neck))
+            self.neck = MODELS.build(neck)
         self.loss_module = MODELS.build(
             loss or dict(type='InfoNCELoss', temperature=0.1, symmetric=True))
         self.mask_ratios = dict(audio=tuple(audio_mask_ratios), video=tuple(video_mask_ratios))
 
-    def required_prefixes(self) -> List[str]:
-        return ['audio_backbone', 'video_backbone'] + (['neck'] if self.neck is not None else [])
+    check_state_dict_loads = True  # load_from / tools/test.py must fill the encoders
 
-    def init_weights(self) -> None:
-        super().init_weights()
-        self.load_pretrained_parts()
+    def required_weights(self) -> List[str]:
+        """Modules that a whole-model checkpoint must fill (see :class:`PretrainedInitMixin`)."""
+        return ['audio_backbone', 'video_backbone'] + (['neck'] if self.neck is not None else [])
 
     def _tokens(self, inputs: Dict[str, torch.Tensor], masked: bool):
         for name in ('audio', 'video'):

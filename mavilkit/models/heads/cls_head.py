@@ -7,10 +7,11 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mavilkit.registry import MODELS
+from ..utils.checkpoint import PretrainedInitMixin
 
 
 @MODELS.register_module()
-class AVClsHead(BaseModule):
+class AVClsHead(PretrainedInitMixin, BaseModule):
     """Linear layer over a pooled feature, with the fine-tuning loss of Table 10.
 
     - ``loss='bce'``: binary cross-entropy with logits against ``gt_score`` (multi-hot, soft after

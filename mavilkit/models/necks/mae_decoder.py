@@ -7,12 +7,13 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mavilkit.registry import MODELS
+from ..utils.checkpoint import PretrainedInitMixin
 from ..utils.pos_embed import get_sincos_pos_embed
 from ..utils.transformer import build_blocks, init_mae_weights, run_blocks
 
 
 @MODELS.register_module()
-class MAEDecoder(BaseModule):
+class MAEDecoder(PretrainedInitMixin, BaseModule):
     """Linear projection, [MASK] tokens, original order, fixed sin-cos embedding, blocks, head.
 
     The encoded visible tokens (CLS first) are projected to ``embed_dims``; one shared learnable

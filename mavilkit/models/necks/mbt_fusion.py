@@ -6,11 +6,12 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mavilkit.registry import MODELS
+from ..utils.checkpoint import PretrainedInitMixin
 from ..utils.transformer import build_blocks, init_mae_weights, run_block
 
 
 @MODELS.register_module()
-class MBTFusion(BaseModule):
+class MBTFusion(PretrainedInitMixin, BaseModule):
     """Fusion where audio and video exchange information only through bottleneck tokens.
 
     With learnable bottleneck tokens ``b⁰ = [b_1 … b_K]``, each layer ``l`` computes (§3.1)::

@@ -6,11 +6,12 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mavilkit.registry import MODELS
+from ..utils.checkpoint import PretrainedInitMixin
 from ..utils.transformer import build_blocks, init_mae_weights, run_blocks
 
 
 @MODELS.register_module()
-class VanillaFusion(BaseModule):
+class VanillaFusion(PretrainedInitMixin, BaseModule):
     """``(a^{l+1} ‖ v^{l+1}) = Transformer(a^l ‖ v^l)`` for ``num_layers`` blocks.
 
     Audio and video tokens (each with its CLS) attend to each other in one sequence; the output is

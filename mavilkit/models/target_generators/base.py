@@ -14,31 +14,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import Config
-from mmengine.runner.checkpoint import CheckpointLoader
 
 from mavilkit.registry import MODELS
+from ..utils.checkpoint import load_checked, load_state_dict, resolve_checkpoint
 
 MODALITIES = ('audio', 'video')
-
-
-def resolve_checkpoint(checkpoint: str) -> str:
-    """A checkpoint file, or a work dir -> the file its ``last_checkpoint`` marker names.
-
-    mmengine's ``CheckpointHook`` writes ``last_checkpoint`` (the path of the newest checkpoint)
-    into the work dir, so a stage-2 config can name the stage-1 work dir and take whatever epoch
-    stage 1 finished with.
-    """
-    path = osp.expanduser(checkpoint)
-    if not osp.isdir(path):
-        return path
-    marker = osp.join(path, 'last_checkpoint')
-    if not osp.isfile(marker):
-        raise FileNotFoundError(f'{path} is a folder without a last_checkpoint file (written by '
-                                'CheckpointHook); give a checkpoint file instead')
-    with open(marker, encoding='utf-8') as f:
-        named = f.read().strip()
-    # The marker holds the path as the run spelled it (maybe relative to its working directory).
-    return named if osp.isfile(named) else osp.join(path, osp.basename(named))
 
 
 def existing_checkpoint(checkpoint: str, owner: str) -> str:
@@ -61,9 +41,9 @@ def build_teacher(config: Union[str, dict], checkpoint: str, owner: str) -> nn.M
             model config dict.
         checkpoint (str): A checkpoint of that model (mmengine's ``state_dict`` layout, as the
             Runner writes it into a work dir, or a bare state dict), or a work dir (its newest
-            checkpoint, see :func:`resolve_checkpoint`). It is read through mmengine's
-            ``CheckpointLoader`` and hence mavilkit's local loader (our own work-dir checkpoints
-            load in full, foreign files weights-only).
+            checkpoint, see :func:`resolve_checkpoint`). It is read with
+            :func:`mavilkit.models.utils.checkpoint.load_state_dict` (our own work-dir
+            checkpoints load in full, foreign files weights-only).
         owner (str): Named in error messages, e.g. ``'MAViLFusionTarget'``.
 
     Returns:
@@ -71,9 +51,9 @@ def build_teacher(config: Union[str, dict], checkpoint: str, owner: str) -> nn.M
 
     Raises:
         FileNotFoundError: ``config`` or ``checkpoint`` does not exist.
-        KeyError: The checkpoint lacks tensors of the model or has tensors the model lacks; the
-            message names the file and the keys.
-        ValueError: A tensor has another shape in the checkpoint than in the model.
+        CheckpointMismatchError: (a ``KeyError`` and a ``ValueError``) the checkpoint lacks
+            tensors of the model, has tensors the model lacks, or has another shape for one;
+            the message names the file and the keys.
     """
     if isinstance(config, str):
         if not osp.isfile(config):
@@ -93,32 +73,10 @@ def load_teacher_weights(teacher: nn.Module, checkpoint: str, owner: str,
                          config: str = 'its config') -> nn.Module:
     """Load all weights of ``teacher`` from ``checkpoint`` (see :func:`build_teacher`); freeze."""
     checkpoint = existing_checkpoint(checkpoint, owner)
-    from mavilkit.utils.compat import register_checkpoint_loader
-    register_checkpoint_loader()  # idempotent; a no-op under tools/train.py
-    raw = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    state = raw.get('state_dict', raw) if isinstance(raw, dict) else raw
-    if not isinstance(state, dict):
-        raise KeyError(f'{owner}: {checkpoint} holds no state dict (got {type(state).__name__})')
-
     # The data preprocessor holds no learned weights (its buffers are not persistent), and the
     # teacher never sees un-preprocessed data, so its keys are not compared.
-    def weights(keys):
-        return {k for k in keys if not k.startswith('data_preprocessor.')}
-
-    own = teacher.state_dict()
-    missing = sorted(weights(own) - set(state))
-    unexpected = sorted(weights(state) - set(own))
-    if missing or unexpected:
-        raise KeyError(
-            f'{owner}: checkpoint {checkpoint} does not match the teacher built from {config}: '
-            f'{len(missing)} missing keys {missing[:10]}, {len(unexpected)} unexpected keys '
-            f'{unexpected[:10]}. Is it a checkpoint of that config?')
-    mismatched = [f'{k}: {tuple(state[k].shape)} in the checkpoint vs {tuple(v.shape)}'
-                  for k, v in own.items() if k in state and state[k].shape != v.shape]
-    if mismatched:
-        raise ValueError(f'{owner}: shape mismatch loading {checkpoint}:\n  ' +
-                         '\n  '.join(mismatched[:20]))
-    teacher.load_state_dict({k: state[k] for k in weights(own)}, strict=False)
+    load_checked(teacher, load_state_dict(checkpoint), source=checkpoint, strict=True,
+                 ignore=('data_preprocessor.', ), name=f'{owner} (teacher built from {config})')
     return teacher.requires_grad_(False).eval()
 
 

@@ -1,14 +1,12 @@
 """Shared ViT encoder of the audio and video backbones (MAE style, visible tokens only)."""
-import copy
 import math
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
-from mmengine.runner.checkpoint import CheckpointLoader
 
+from .checkpoint import PretrainedInitMixin
 from .masking import gather_tokens
 from .patch_embed import PatchEmbed, patchify, unpatchify
 from .pos_embed import get_sincos_pos_embed
@@ -45,7 +43,7 @@ def parse_arch(arch: Union[str, dict]) -> dict:
     return arch
 
 
-class BaseViT(BaseModule):
+class BaseViT(PretrainedInitMixin, BaseModule):
     """ViT encoder over non-overlapping patches with a fixed sin-cos positional embedding.
 
     Parameter and buffer names are those of timm / facebookresearch/mae (``patch_embed.proj``,
@@ -56,9 +54,14 @@ class BaseViT(BaseModule):
     64 × 8).
 
     ``init_cfg=dict(type='Pretrained', checkpoint=PATH[, prefix='audio_backbone.'])`` loads by
-    name with shape checks (a mismatch raises, naming the key and the file); ``prefix`` selects
-    one part of a bigger checkpoint (e.g. a MAViL's audio encoder) and strips it; subclasses
-    adapt foreign keys in :meth:`convert_checkpoint`. Other ``init_cfg`` types go to mmengine.
+    name through :func:`~mavilkit.models.utils.checkpoint.load_pretrained` (the same path under
+    any parent model): ``prefix`` selects one part of a bigger checkpoint (e.g. a MAViL's audio
+    encoder) and strips it; subclasses adapt foreign keys in :meth:`convert_checkpoint`; every
+    block weight must be there, and a shape mismatch raises naming the key and the file. A
+    checkpoint made on another patch grid needs ``adapt_pos_embed='crop'`` or
+    ``'interpolate'`` (see :func:`~mavilkit.models.utils.checkpoint.adapt_pos_embed`); its grid
+    is taken to be :attr:`pretrain_grid_size` when the sizes agree. Other ``init_cfg`` types go
+    to mmengine.
 
     Args:
         arch (str | dict): Preset (``'tiny'``, ``'s'``, ``'b'``, ``'l'``) or a dict.
@@ -69,6 +72,9 @@ class BaseViT(BaseModule):
         with_cp (bool): Activation checkpointing of the blocks during training.
         init_cfg (dict, optional): Initialisation config.
     """
+
+    #: Input size (without channels) of the family's released checkpoints; None: unknown.
+    PRETRAIN_INPUT_SIZE: Optional[Tuple[int, ...]] = None
 
     def __init__(self,
                  arch: Union[str, dict],
@@ -151,77 +157,43 @@ class BaseViT(BaseModule):
         return unpatchify(patches, self.patch_size, self.grid_size, self.in_channels)
 
     # ------------------------------------------------------------------ weights
+    @property
+    def pretrain_grid_size(self) -> Optional[Tuple[int, ...]]:
+        """Patch grid of the family's released checkpoints (``PRETRAIN_INPUT_SIZE`` in this
+        model's patches), assumed for a checkpoint's ``pos_embed`` of that many positions."""
+        if self.PRETRAIN_INPUT_SIZE is None:
+            return None
+        return tuple(s // p for s, p in zip(self.PRETRAIN_INPUT_SIZE, self.patch_size))
+
+    def required_weights(self) -> Tuple[str, ...]:
+        """A ``Pretrained`` checkpoint must hold every block weight (a shallower one raises)."""
+        return ('blocks', )
+
     def convert_checkpoint(self, state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """Map a foreign state dict onto this model's names and shapes (identity here)."""
         return state_dict
 
-    def init_weights(self) -> None:
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            cfg = dict(self.init_cfg)
-            # map_location is accepted for mmengine compatibility; weights are read on the CPU.
-            unknown = sorted(set(cfg) - {'type', 'checkpoint', 'prefix', 'map_location'})
-            if unknown:
-                raise KeyError(f'{type(self).__name__}: init_cfg {cfg} has unknown keys '
-                               f'{unknown}; allowed: checkpoint, prefix, map_location')
-            if 'checkpoint' not in cfg:
-                raise KeyError(f'{type(self).__name__}: init_cfg {cfg} lacks `checkpoint`')
-            self.load_pretrained(cfg['checkpoint'], prefix=cfg.get('prefix'))
-            self._is_init = True
-            return
-        super().init_weights()
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
+        """The layer-decay depth of a parameter, as mmpretrain's ``VisionTransformer``.
 
-    def load_pretrained(self, checkpoint: str, prefix: Optional[str] = None) -> None:
-        """Load encoder weights by name from ``checkpoint`` (see the class docstring).
+        ``cls_token``, ``pos_embed`` and ``patch_embed`` are layer 0, ``blocks.{i}`` is layer
+        ``i + 1``, everything else (the final ``norm``) is layer ``num_layers + 1``.
 
         Args:
-            checkpoint (str): A checkpoint file (a bare state dict, or one under ``model``,
-                ``state_dict`` or ``module``).
-            prefix (str, optional): Load only the keys under this prefix, with the prefix removed,
-                e.g. ``'audio_backbone.'`` to take the audio encoder of a MAViL checkpoint (as
-                mmengine's ``PretrainedInit``).
+            param_name (str): A parameter name, relative to this module after ``prefix``.
+            prefix (str): The module's prefix in ``param_name`` (e.g. ``'audio_backbone.'``).
 
-        Raises:
-            KeyError: No key of the checkpoint starts with ``prefix``.
-            ValueError: A key of the model has another shape in the checkpoint, or the checkpoint
-                lacks block weights of the encoder.
+        Returns:
+            tuple[int, int]: ``(layer_depth, num_layers + 2)``; MAE's layer-wise lr decay scales
+            the lr by ``rate ** (num_layers + 2 - 1 - layer_depth)``.
         """
-        raw = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-        state = raw
-        for key in ('model', 'state_dict', 'module'):
-            if isinstance(state, dict) and isinstance(state.get(key), dict):
-                state = state[key]
-                break
-        state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
-        if prefix:
-            prefix = prefix if prefix.endswith('.') else prefix + '.'
-            picked = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-            if not picked:
-                raise KeyError(f'{type(self).__name__}: no key of {checkpoint} starts with '
-                               f'prefix {prefix!r}; keys found: {sorted(state)[:8]}')
-            state = picked
-        state = self.convert_checkpoint(copy.copy(state))
-        own = self.state_dict()
-        mismatched = [f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-                      for k, v in state.items() if k in own and v.shape != own[k].shape]
-        if mismatched:
-            raise ValueError(f'{type(self).__name__}: shape mismatch loading {checkpoint}:\n  ' +
-                             '\n  '.join(mismatched))
-        if not any(k.startswith('blocks.') for k in state):
-            raise ValueError(f'{type(self).__name__}: {checkpoint} holds no ViT block weights '
-                             '(expected keys like blocks.0.attn.qkv.weight); keys found: '
-                             f'{sorted(state)[:8]}')
-        loadable = {k: v for k, v in state.items() if k in own}
-        missing_blocks = [k for k in own if k.startswith('blocks.') and k not in loadable]
-        if missing_blocks:
-            raise ValueError(f'{type(self).__name__}: {checkpoint} lacks {len(missing_blocks)} '
-                             f'block weights of this model, e.g. {missing_blocks[:4]} (a '
-                             'checkpoint of another depth?)')
-        self.load_state_dict(loadable, strict=False)
-        missing = sorted(set(own) - set(loadable))
-        logger = MMLogger.get_current_instance()
-        logger.info(f'{type(self).__name__}: loaded {len(loadable)} tensors from {checkpoint}' +
-                    (f'; kept own values of {missing}' if missing else ''))
-        unused = sorted(set(state) - set(own))
-        if unused:
-            logger.info(f'{type(self).__name__}: ignored checkpoint keys {unused[:10]}'
-                        f'{" ..." if len(unused) > 10 else ""}')
+        total = self.num_layers + 2
+        if not param_name.startswith(prefix):
+            return total - 1, total
+        name = param_name[len(prefix):]
+        first = name.split('.')[0]
+        if first in ('cls_token', 'pos_embed', 'patch_embed'):
+            return 0, total
+        if first == 'blocks':
+            return int(name.split('.')[1]) + 1, total
+        return total - 1, total
