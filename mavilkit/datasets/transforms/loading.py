@@ -1,36 +1,182 @@
-"""Decoding of audio and video; every decoder failure becomes a ``MediaReadError``."""
-from typing import List, Optional, Tuple
+"""Decoding of audio and video; every decoder failure becomes a ``MediaReadError``.
+
+The rules these readers follow are stated in ``docs/en/user_guides/data_pipeline.md``
+("Reading media"):
+
+- **Readers.** Audio: soundfile (wav / flac / ogg ...), then PyAV, then decord; video: decord,
+  then PyAV. When one reader cannot open or decode a file the next one is tried; the final
+  error names the file, the stream and its codec.
+- **Downmix.** Every reader produces FFmpeg's (libswresample's) default downmix of the stream's
+  channel layout to mono, with the matrix normalised so that its coefficients sum to 1 (what
+  FFmpeg applies when it writes integer samples, e.g. ``ffmpeg -i clip.mp4 -ac 1 -ar 16000
+  clip.wav``): mono is unchanged, stereo is ``(L + R) / 2``, 5.1 is
+  ``(C + (L + R)/√2 + (Ls + Rs)/2) / (1 + √2 + 1)`` with the LFE left out. Resampling is done by
+  libswresample in the same pass, whichever reader decoded the samples.
+- **Timestamps.** A time ``t`` (seconds since the first video frame) is mapped to the last frame
+  whose presentation timestamp is at or before ``t``.
+- **Missing modality.** A file without an audio (video) stream raises
+  :class:`MissingStreamError`, or, with ``missing_modality='zeros'``, gives a silent waveform
+  (black frames).
+"""
+import logging
+from functools import lru_cache
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-import torch
 from mmcv.transforms import BaseTransform
+from mmengine.logging import print_log
 
 from mavilkit.registry import TRANSFORMS
 from ..errors import MediaReadError
 
 #: Shortest waveform Kaldi fbank accepts: one 25 ms window at 16 kHz.
 MIN_AUDIO_SAMPLES = 400
+#: What to do with a clip that lacks the audio (video) stream a pipeline reads.
+MISSING_MODALITY_CHOICES = ('error', 'zeros', 'skip')
+#: Side of the black frames given to a clip without a video stream (``missing_modality='zeros'``);
+#: the crop transforms resize them to the model's size.
+BLACK_FRAME_SIZE = 224
+#: Length of the silent waveform of a clip without audio whose duration is unknown (seconds).
+DEFAULT_SILENCE_SECONDS = 10.
+#: FFmpeg's default layout for a channel count, for readers that give no layout (soundfile).
+DEFAULT_LAYOUTS = {1: 'mono', 2: 'stereo', 3: '2.1', 4: '4.0', 5: '5.0', 6: '5.1', 7: '6.1',
+                   8: '7.1'}
 
 
-def read_audio_decord(path: str, sample_rate: int, num_channels: int = 1) -> np.ndarray:
-    """Mono waveform of a clip's audio track with decord's ``AudioReader``.
+class MissingStreamError(MediaReadError):
+    """The file opens but holds no stream of ``modality`` (``'audio'`` or ``'video'``)."""
 
-    decord 0.6 returns garbage (uninitialised memory) for the second channel with
-    ``mono=False``, so FFmpeg downmixes (``mono=True``). Its float downmix of stereo is
-    ``(L + R) / sqrt(2)``; a stereo source (``num_channels=2``) is rescaled to the channel mean
-    used for wav files and by PyAV. Other layouts keep FFmpeg's downmix.
+    def __init__(self, path: str, modality: str, reason: Optional[str] = None):
+        self.modality = modality
+        super().__init__(path, reason or f'no {modality} stream')
+
+    def __reduce__(self):
+        return self.__class__, (self.path, self.modality, self.reason)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error) or type(error).__name__).splitlines()[0]
+
+
+def describe_stream(path: str, modality: str) -> str:
+    """``'audio stream #1 (aac, 5.1, 48000 Hz)'`` / ``'video stream #0 (av1, 64x64)'`` from the
+    container header (PyAV), or why the header could not be read; never raises."""
+    import av
+    try:
+        with av.open(path) as container:
+            streams = getattr(container.streams, modality)
+            if not streams:
+                return f'no {modality} stream'
+            stream = streams[0]
+            ctx = stream.codec_context
+            name = ctx.name if ctx is not None else '?'
+            if modality == 'audio':
+                return (f'audio stream #{stream.index} ({name}, {ctx.layout.name}, '
+                        f'{ctx.sample_rate} Hz)')
+            return f'video stream #{stream.index} ({name}, {ctx.width}x{ctx.height})'
+    except Exception as error:
+        return f'{modality} stream of unknown codec (PyAV cannot open the file: ' \
+               f'{_first_line(error)})'
+
+
+# ---------------------------------------------------------------------------------- audio
+class MonoResampler:
+    """FFmpeg downmix to mono and resampling in one libswresample pass (PyAV filter graph).
+
+    ``abuffer → aresample=ochl=mono:osr=<rate>:osf=fltp:rematrix_maxval=1 → abuffersink``.
+    ``rematrix_maxval=1`` normalises the downmix matrix so that its coefficients sum to 1
+    (FFmpeg leaves float output unnormalised: stereo would be ``(L + R) / √2``).
+
+    Args:
+        sample_rate (int): output rate (Hz).
+        normalise (bool): normalise the matrix (True) or keep FFmpeg's float downmix (False,
+            used to measure decord's gain).
     """
-    import decord
-    reader = decord.AudioReader(path, ctx=decord.cpu(0), sample_rate=sample_rate, mono=True)
-    waveform = reader[:].asnumpy().reshape(-1)
-    return waveform * np.float32(np.sqrt(0.5)) if num_channels == 2 else waveform
+
+    def __init__(self, sample_rate: int, normalise: bool = True):
+        self.sample_rate = int(sample_rate)
+        self.normalise = normalise
+        self.graph = None
+        self.key = None
+
+    def _configure(self, frame) -> None:
+        import av
+        graph = av.filter.Graph()
+        src = graph.add_abuffer(format=frame.format.name, sample_rate=frame.sample_rate,
+                                layout=frame.layout.name, time_base=frame.time_base)
+        options = f'ochl=mono:osr={self.sample_rate}:osf=fltp'
+        if self.normalise:
+            options += ':rematrix_maxval=1'
+        resample = graph.add('aresample', options)
+        sink = graph.add('abuffersink')
+        src.link_to(resample)
+        resample.link_to(sink)
+        graph.configure()
+        self.graph = graph
+        self.key = (frame.format.name, frame.sample_rate, frame.layout.name)
+
+    def _pull(self) -> List[np.ndarray]:
+        import av
+        out = []
+        while True:
+            try:
+                out.append(self.graph.pull().to_ndarray().reshape(-1))
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return out
+
+    def push(self, frame) -> List[np.ndarray]:
+        """Mono chunks (float32 ``(n,)``) available after ``frame``; ``None`` flushes."""
+        if frame is None:
+            if self.graph is None:
+                return []
+            self.graph.push(None)
+            return self._pull()
+        out = []
+        key = (frame.format.name, frame.sample_rate, frame.layout.name)
+        if self.graph is not None and key != self.key:  # a stream that changes its layout
+            out += self.push(None)
+        if self.graph is None or key != self.key:
+            self._configure(frame)
+        self.graph.push(frame)
+        return out + self._pull()
+
+
+def _concat(chunks: List[np.ndarray]) -> np.ndarray:
+    if not chunks:
+        return np.zeros(0, np.float32)
+    return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+def downmix_array(data: np.ndarray, rate: int, sample_rate: int, layout: str,
+                  normalise: bool = True) -> np.ndarray:
+    """FFmpeg downmix + resampling (:class:`MonoResampler`) of float ``(L, C)`` samples."""
+    import av
+    data = np.ascontiguousarray(data, np.float32)
+    if data.shape[0] == 0:
+        return np.zeros(0, np.float32)
+    # packed (interleaved) samples: PyAV 18 mishandles planar frames of 8 or more channels
+    frame = av.AudioFrame.from_ndarray(data.reshape(1, -1), format='flt', layout=layout)
+    frame.sample_rate = int(rate)
+    frame.pts = 0
+    resampler = MonoResampler(sample_rate, normalise)
+    return _concat(resampler.push(frame) + resampler.push(None))
+
+
+@lru_cache(maxsize=64)
+def ffmpeg_downmix_gain(layout: str) -> float:
+    """Sum of the coefficients of FFmpeg's unnormalised float downmix of ``layout`` to mono
+    (1 for mono, √2 for stereo, 1 + √2 + 1 for 5.1): a constant 1 on every channel, downmixed
+    without normalisation."""
+    channels = len(__import__('av').AudioLayout(layout).channels)
+    ones = np.ones((4096, channels), np.float32)
+    return float(np.median(downmix_array(ones, 16000, 16000, layout, normalise=False)))
 
 
 def _first_audio_stream(container, path: str):
     """The first audio stream of an open PyAV container and the duration its header declares
-    (seconds, None when unknown)."""
+    (seconds, None when unknown); :class:`MissingStreamError` when there is none."""
     if not container.streams.audio:
-        raise MediaReadError(path, 'no audio stream')
+        raise MissingStreamError(path, 'audio')
     stream = container.streams.audio[0]
     declared = None
     if stream.duration is not None and stream.time_base is not None:
@@ -39,122 +185,190 @@ def _first_audio_stream(container, path: str):
 
 
 def read_audio_pyav(path: str, sample_rate: int) -> Tuple[np.ndarray, Optional[float]]:
-    """Mono waveform of a clip's audio track with PyAV, and the duration its header declares.
-
-    FFmpeg decodes and resamples (channel layout kept); channels are then averaged, as for wav
-    files. The declared duration (seconds, None when the header gives none) comes from the same
-    open container.
-    """
+    """Mono waveform (FFmpeg downmix, see :class:`MonoResampler`) of the first audio stream
+    decoded by PyAV, and the duration its header declares (seconds, None when unknown)."""
     import av
     with av.open(path) as container:
         stream, declared = _first_audio_stream(container, path)
-        resampler = av.AudioResampler(format='fltp', layout=None, rate=sample_rate)
+        resampler = MonoResampler(sample_rate)
         chunks = []
         for frame in container.decode(stream):
-            chunks += [f.to_ndarray() for f in resampler.resample(frame)]
-        chunks += [f.to_ndarray() for f in resampler.resample(None)]
-    if not chunks:
-        return np.zeros(0, np.float32), declared
-    return np.concatenate(chunks, axis=1).mean(axis=0, dtype=np.float32), declared
+            chunks += resampler.push(frame)
+        chunks += resampler.push(None)
+    return _concat(chunks), declared
 
 
-def audio_stream_info(path: str) -> Tuple[Optional[float], int]:
-    """Declared duration (seconds, None if unknown) and channel count of the first audio stream,
-    from the container header (PyAV)."""
+def audio_stream_info(path: str) -> Tuple[Optional[float], int, str]:
+    """Declared duration (seconds, None if unknown), channel count and layout name of the first
+    audio stream, from the container header (PyAV)."""
     import av
     with av.open(path) as container:
         stream, declared = _first_audio_stream(container, path)
-        return declared, stream.codec_context.channels
+        layout = stream.codec_context.layout
+        return declared, len(layout.channels), layout.name
 
 
-def read_audio_file(path: str, sample_rate: int) -> np.ndarray:
-    """Mono waveform (channel mean) of a wav / flac file (soundfile), resampled with torchaudio."""
+def read_audio_decord(path: str, sample_rate: int, layout: Optional[str] = None) -> np.ndarray:
+    """Mono waveform of the first audio stream with decord's ``AudioReader``.
+
+    decord 0.6 returns uninitialised memory for the second channel with ``mono=False``, so its
+    FFmpeg downmixes (``mono=True``) without normalising the matrix; the result is divided by
+    the matrix's gain (:func:`ffmpeg_downmix_gain` of ``layout``, default: FFmpeg's default
+    layout of the channel count) to give the same waveform as the other readers.
+    """
+    import decord
+    reader = decord.AudioReader(path, ctx=decord.cpu(0), sample_rate=sample_rate, mono=True)
+    waveform = reader[:].asnumpy().reshape(-1).astype(np.float32, copy=False)
+    if layout is None:
+        channels = decord.AudioReader(path, ctx=decord.cpu(0), mono=False).shape[0]
+        layout = DEFAULT_LAYOUTS.get(channels, 'mono')
+    return waveform / np.float32(ffmpeg_downmix_gain(layout))
+
+
+def read_audio_file(path: str, sample_rate: int, layout: Optional[str] = None) -> np.ndarray:
+    """Mono waveform of an audio file read by soundfile (wav / flac / ogg ...), downmixed and
+    resampled by :func:`downmix_array`. soundfile gives no channel layout: ``layout`` defaults
+    to FFmpeg's default for the channel count (:data:`DEFAULT_LAYOUTS`)."""
     import soundfile
-    import torchaudio.functional as AF
     data, rate = soundfile.read(path, dtype='float32', always_2d=True)
-    waveform = torch.from_numpy(data.mean(axis=1))
-    if rate != sample_rate:
-        waveform = AF.resample(waveform, rate, sample_rate)
-    return waveform.numpy()
+    if layout is None:
+        if data.shape[1] not in DEFAULT_LAYOUTS:
+            raise ValueError(f'{data.shape[1]} channels without a known layout')
+        layout = DEFAULT_LAYOUTS[data.shape[1]]
+    return downmix_array(data, rate, sample_rate, layout)
+
+
+def container_duration(path: str) -> Optional[float]:
+    """Duration of the container (seconds, from its header via PyAV), None when unknown."""
+    import av
+    try:
+        with av.open(path) as container:
+            if container.duration:
+                return container.duration / av.time_base
+    except Exception:
+        pass
+    return None
+
+
+_NUM_FILLED: Dict[str, int] = {'audio': 0, 'video': 0}
+
+
+def _fill_missing(error: MissingStreamError, policy: str, what: str) -> None:
+    """Re-raise ``error`` unless ``policy`` is ``'zeros'``; count and log each filled clip."""
+    if policy != 'zeros':
+        raise error
+    _NUM_FILLED[error.modality] += 1
+    print_log(f'{error.path!r} has no {error.modality} stream: {what} is used instead '
+              f"(missing_modality='zeros'; {_NUM_FILLED[error.modality]} clips filled so far "
+              'in this process)', logger='current', level=logging.WARNING)
+
+
+def _check_policy(missing_modality: Optional[str]) -> None:
+    if missing_modality is not None and missing_modality not in MISSING_MODALITY_CHOICES:
+        raise ValueError(f'missing_modality must be one of {MISSING_MODALITY_CHOICES} or None, '
+                         f'got {missing_modality!r}')
 
 
 @TRANSFORMS.register_module()
 class LoadAudio(BaseTransform):
     """Load a mono waveform at ``sample_rate``.
 
-    From ``audio_path`` (wav / flac via soundfile, resampled with torchaudio) when the sample has
-    one, otherwise from the audio track of the clip ``filename``, decoded by FFmpeg through PyAV
-    or decord's ``AudioReader``. Channels are averaged in every case, so a stereo clip gives the
-    same level from a wav and from a video container.
+    From ``audio_path`` when the sample has one (any audio file: wav, flac, ogg, m4a, webm ...),
+    otherwise from the audio track of the clip ``filename``. Readers are tried in order until
+    one decodes the file: soundfile (audio files with one or two channels), PyAV, decord. Every
+    reader gives the same waveform: FFmpeg's default downmix of the stream's layout to mono with
+    the matrix normalised to a sum of 1 (stereo: ``(L + R) / 2``; 5.1: centre 0.29, front pair
+    0.21 each, surround pair 0.15 each, LFE 0), resampled by libswresample. See
+    ``docs/en/user_guides/data_pipeline.md`` ("Reading media") for what this means for the
+    fbank statistics of other layouts, and ``docs/en/design.md`` for reader timings.
 
-    ``backend='auto'`` tries PyAV first and decord when PyAV fails. Measured on 10 s AAC clips
-    (2-core CPU, see ``docs/en/user_guides/data_pipeline.md``): PyAV 9 ms vs decord 40 ms per
-    16 kHz mono clip, 37 ms vs 49 ms per 44.1 kHz stereo clip, and PyAV's output is aligned with
-    the source while decord's resampler delays it by about 1 ms. ``backend='decord'`` keeps
-    decord's ``AudioReader`` (the reader the original recipe names) available.
-
-    A file that neither backend reads, has no audio stream, holds less than one 25 ms window,
-    or decodes to less than 95 % of the duration its header declares (decoders stop silently at
-    corrupt data) raises :class:`MediaReadError`. Audio shorter than 10 s is fine:
-    ``AudioFbank`` zero-pads it; silent audio gives a finite, constant fbank.
+    Errors: :class:`MediaReadError` naming the file, the audio stream and its codec when no
+    reader decodes it, when it holds less than one 25 ms window or non-finite samples, or when
+    it decodes to less than 95 % of the duration its header declares (decoders stop silently at
+    corrupt data). A file without an audio stream raises :class:`MissingStreamError` unless the
+    missing-modality policy is ``'zeros'``: then the waveform is silence lasting the container's
+    duration (10 s when unknown) and the clip is logged with a running count. Audio shorter
+    than 10 s is fine: ``AudioFbank`` zero-pads it.
 
     Required Keys: ``filename`` or ``audio_path``
 
-    Added Keys: ``waveform`` (float32 ``(L,)``), ``sample_rate``
+    Optional Keys: ``missing_modality`` (set by :class:`~mavilkit.datasets.BaseAVDataset`)
+
+    Added Keys: ``waveform`` (float32 ``(L,)``), ``sample_rate``, ``filled_modalities`` (list,
+    ``['audio']`` when silence was used)
 
     Args:
-        sample_rate (int): output sampling rate. Defaults to 16000 (the paper's).
-        backend (str): ``'auto'`` (PyAV, then decord), ``'pyav'`` or ``'decord'``, for audio
-            taken from a video container.
+        sample_rate (int): output sampling rate in Hz. Defaults to 16000 (the paper's).
+        backend (str): ``'auto'`` (the order above), or a single reader: ``'soundfile'``,
+            ``'pyav'`` or ``'decord'``.
+        missing_modality (str, optional): ``'error'`` or ``'zeros'`` for a file without an
+            audio stream. Defaults to None: the sample's ``missing_modality`` key (the
+            dataset's option), else ``'error'``.
     """
 
-    def __init__(self, sample_rate: int = 16000, backend: str = 'auto'):
-        if backend not in ('auto', 'decord', 'pyav'):
-            raise ValueError(f"backend must be 'auto', 'decord' or 'pyav', got {backend!r}")
+    BACKENDS = ('auto', 'soundfile', 'pyav', 'decord')
+
+    def __init__(self, sample_rate: int = 16000, backend: str = 'auto',
+                 missing_modality: Optional[str] = None):
+        if backend not in self.BACKENDS:
+            raise ValueError(f'backend must be one of {self.BACKENDS}, got {backend!r}')
+        _check_policy(missing_modality)
         self.sample_rate = sample_rate
         self.backend = backend
+        self.missing_modality = missing_modality
 
-    def _read_container(self, path: str) -> np.ndarray:
-        waveform, declared = self._decode_container(path)
-        # Decoders stop quietly at corrupt data: compare with the duration the header declares.
-        if declared and waveform.size < 0.95 * declared * self.sample_rate:
-            raise MediaReadError(path, f'the audio stream declares {declared:.2f} s but only '
-                                 f'{waveform.size / self.sample_rate:.2f} s decode (corrupt data)')
-        return waveform
+    def _readers(self, audio_file: bool) -> Sequence[str]:
+        if self.backend != 'auto':
+            return (self.backend, )
+        return ('soundfile', 'pyav', 'decord') if audio_file else ('pyav', 'decord')
 
-    def _decode_container(self, path: str) -> Tuple[np.ndarray, Optional[float]]:
-        """Waveform and declared duration, from the first backend that reads ``path``."""
+    def _decode(self, path: str, audio_file: bool) -> np.ndarray:
         errors: List[str] = []
-        if self.backend in ('auto', 'pyav'):
+        readers = self._readers(audio_file)
+        for name in readers:
+            declared = None
             try:
-                return read_audio_pyav(path, self.sample_rate)
-            except MediaReadError:  # no audio stream: decord cannot do better
-                raise
-            except Exception as error:  # av.error.* and numpy errors on odd frames
-                errors.append(f'pyav: {error}'.splitlines()[0])
-        if self.backend in ('auto', 'decord'):
-            try:
-                declared, channels = audio_stream_info(path)
-            except MediaReadError:
-                raise
-            except Exception:  # a header PyAV cannot parse: decord may still read the file
-                declared, channels = None, 1
-            try:
-                return read_audio_decord(path, self.sample_rate, channels), declared
-            except Exception as error:  # decord raises plain DECORDError / RuntimeError
-                errors.append(f'decord: {error}'.splitlines()[0])
-        raise MediaReadError(path, 'cannot read audio (' + '; '.join(errors) + ')')
+                if name == 'soundfile':
+                    import soundfile
+                    if soundfile.info(path).channels > 2 and len(readers) > 1:
+                        continue  # soundfile gives no layout: PyAV reads the channel mask
+                    waveform = read_audio_file(path, self.sample_rate)
+                elif name == 'pyav':
+                    waveform, declared = read_audio_pyav(path, self.sample_rate)
+                else:
+                    try:
+                        declared, _, layout = audio_stream_info(path)
+                    except MissingStreamError:
+                        raise
+                    except Exception:  # a header PyAV cannot parse: decord may still read it
+                        declared, layout = None, None
+                    waveform = read_audio_decord(path, self.sample_rate, layout)
+            except MissingStreamError:
+                raise  # the container opens: another reader cannot find a stream either
+            except Exception as error:  # each library raises its own types
+                errors.append(f'{name}: {_first_line(error)}')
+                continue
+            # Decoders stop quietly at corrupt data: compare with the declared duration.
+            if declared and waveform.size < 0.95 * declared * self.sample_rate:
+                errors.append(f'{name}: the stream declares {declared:.2f} s but only '
+                              f'{waveform.size / self.sample_rate:.2f} s decode (corrupt data)')
+                continue
+            return waveform
+        raise MediaReadError(path, f'cannot decode the {describe_stream(path, "audio")}: '
+                             + '; '.join(errors))
 
     def transform(self, results: dict) -> dict:
-        path = results.get('audio_path')
-        if path:
-            try:
-                waveform = read_audio_file(path, self.sample_rate)
-            except Exception as error:
-                raise MediaReadError(path, f'cannot read audio file: {error}')
-        else:
-            path = results['filename']
-            waveform = self._read_container(path)
+        audio_file = bool(results.get('audio_path'))
+        path = results['audio_path'] if audio_file else results['filename']
+        policy = self.missing_modality or results.get('missing_modality') or 'error'
+        try:
+            waveform = self._decode(path, audio_file)
+        except MissingStreamError as error:
+            seconds = container_duration(path) or DEFAULT_SILENCE_SECONDS
+            _fill_missing(error, policy, f'a silent waveform of {seconds:.2f} s')
+            waveform = np.zeros(max(int(round(seconds * self.sample_rate)), MIN_AUDIO_SAMPLES),
+                                np.float32)
+            results['filled_modalities'] = results.get('filled_modalities', []) + ['audio']
         if waveform.size < MIN_AUDIO_SAMPLES:
             raise MediaReadError(path, f'audio holds {waveform.size} samples, less than one '
                                  f'25 ms window ({MIN_AUDIO_SAMPLES})')
@@ -165,50 +379,161 @@ class LoadAudio(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(sample_rate={self.sample_rate}, ' \
-               f'backend={self.backend!r})'
+        return (f'{self.__class__.__name__}(sample_rate={self.sample_rate}, '
+                f'backend={self.backend!r}, missing_modality={self.missing_modality!r})')
 
 
-def clip_frame_indices(num_frames: int, video_fps: float, clip_len: int, frame_rate: float,
-                       starts: np.ndarray) -> np.ndarray:
-    """Frame indices of clips starting at ``starts`` seconds: ``(K, clip_len)``.
+# ---------------------------------------------------------------------------------- video
+def _time_tolerance(times: np.ndarray) -> np.ndarray:
+    """A time within this of a frame's timestamp reaches that frame: 1 µs plus the rounding of
+    decord's float32 timestamps."""
+    return 1e-6 + 2 * np.spacing(np.abs(times).astype(np.float32)).astype(np.float64)
 
-    Frame ``i`` of a clip is shown at ``start + i / frame_rate`` seconds, i.e. frame
-    ``floor(t * video_fps)``; times past the end wrap cyclically to the beginning.
+
+def clip_frame_indices(frame_times: np.ndarray, duration: float, clip_len: int,
+                       frame_rate: float, starts: np.ndarray) -> np.ndarray:
+    """Frame indices of clips starting at ``starts`` seconds: int64 ``(K, clip_len)``.
+
+    Frame ``i`` of a clip is the one shown at ``t = start + i / frame_rate``: the last frame
+    whose timestamp (``frame_times``, seconds since the first frame, non-decreasing) is at or
+    before ``t``. Times past ``duration`` (end of the last frame) wrap cyclically to the
+    beginning. For a constant rate ``fps`` this is ``floor(t * fps) mod num_frames``.
     """
+    frame_times = np.asarray(frame_times, np.float64)
     times = np.asarray(starts, np.float64)[:, None] + np.arange(clip_len) / frame_rate
-    return np.floor(times * video_fps + 1e-6).astype(np.int64) % num_frames
+    if duration > 0:
+        times = times - np.floor((times + _time_tolerance(times)) / duration) * duration
+    inds = np.searchsorted(frame_times, times + _time_tolerance(times), side='right') - 1
+    return np.clip(inds, 0, len(frame_times) - 1).astype(np.int64)
+
+
+def _regular_times(frame_times: np.ndarray, end: float, fps: float) -> Tuple[np.ndarray, float]:
+    """Keep timestamps that are finite and non-decreasing; otherwise assume a constant rate."""
+    n = len(frame_times)
+    if n == 0:
+        return frame_times, 0.
+    if not (np.isfinite(frame_times).all() and np.all(np.diff(frame_times) >= 0)):
+        return np.arange(n) / fps, n / fps
+    if not np.isfinite(end) or end <= frame_times[-1]:  # last frame without a duration
+        step = np.median(np.diff(frame_times)) if n > 1 else 1. / fps
+        end = frame_times[-1] + (step if step > 0 else 1. / fps)
+    return frame_times, float(end)
+
+
+class _DecordVideo:
+    """decord's ``VideoReader`` with its frames' presentation times."""
+
+    def __init__(self, path: str):
+        import decord
+        self.reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
+        n = len(self.reader)
+        fps = float(self.reader.get_avg_fps())
+        if n <= 0 or not fps > 0:
+            raise ValueError(f'{n} frames at {fps} fps')
+        ts = np.asarray(self.reader.get_frame_timestamp(list(range(n))), np.float64)
+        self.frame_times, self.duration = _regular_times(ts[:, 0] - ts[0, 0],
+                                                         ts[-1, 1] - ts[0, 0], fps)
+
+    def get_frames(self, inds: np.ndarray) -> np.ndarray:
+        return self.reader.get_batch(inds.tolist()).asnumpy()
+
+
+class _PyAVVideo:
+    """PyAV reader: timestamps from the demuxed packets, then one decoding pass that converts
+    only the frames asked for."""
+
+    def __init__(self, path: str):
+        import av
+        self.path = path
+        with av.open(path) as container:
+            if not container.streams.video:
+                raise MissingStreamError(path, 'video')
+            stream = container.streams.video[0]
+            packets = [(p.pts, p.duration or 0) for p in container.demux(stream)
+                       if p.pts is not None and not p.is_discard]
+        if not packets:
+            raise ValueError('no video packet with a timestamp')
+        packets.sort()
+        self.pts = np.array([p for p, _ in packets], np.int64)
+        tb = float(stream.time_base)
+        times = (self.pts - self.pts[0]) * tb
+        end = (packets[-1][0] + packets[-1][1] - self.pts[0]) * tb
+        fps = len(times) / max(times[-1], tb) if len(times) > 1 else 1.
+        self.frame_times, self.duration = _regular_times(times, end, fps)
+
+    def get_frames(self, inds: np.ndarray) -> np.ndarray:
+        import av
+        wanted = {int(i) for i in inds}
+        frames = {}
+        with av.open(self.path) as container:
+            for count, frame in enumerate(container.decode(container.streams.video[0])):
+                pos = count
+                if frame.pts is not None:
+                    found = int(np.searchsorted(self.pts, frame.pts))
+                    if found < len(self.pts) and self.pts[found] == frame.pts:
+                        pos = found
+                if pos in wanted and pos not in frames:
+                    frames[pos] = frame.to_ndarray(format='rgb24')
+                    if len(frames) == len(wanted):
+                        break
+        lost = sorted(wanted - set(frames))
+        if lost:
+            raise ValueError(f'frames {lost[:5]} of {len(self.pts)} do not decode')
+        return np.stack([frames[int(i)] for i in inds])
 
 
 @TRANSFORMS.register_module()
 class SampleVideoFrames(BaseTransform):
     """Sample and decode ``num_clips`` clips of ``clip_len`` frames at ``frame_rate`` fps.
 
-    The default is the paper's 4-second clip of 8 frames at 2 fps (Appendix B). For training
-    the start is uniform in ``[0, duration - clip_len / frame_rate]``; in test mode the
-    ``num_clips`` starts are the centres of equal segments (one clip: the middle 4 s). A video
-    shorter than the clip wraps cyclically to its beginning. decord's ``VideoReader`` is opened
-    here, in the worker, and each distinct frame is decoded once.
+    The default is the paper's 4-second clip of 8 frames at 2 fps (Appendix B). Times are
+    seconds since the first frame of the video stream, whatever its first timestamp and however
+    long the audio is; the video lasts until the end of its last frame. For training the start
+    is uniform in ``[0, duration - clip_len / frame_rate]``; in test mode the ``num_clips``
+    starts are the centres of equal segments (one clip: the middle 4 s). Each time becomes the
+    last frame shown at or before it, from the frames' presentation timestamps (variable frame
+    rate included; a constant rate ``fps`` gives ``floor(t * fps)``). A video shorter than the
+    clip wraps cyclically to its beginning. Readers: decord's ``VideoReader``, then PyAV when
+    decord cannot open or decode the file (AV1, for one); each distinct frame is decoded once.
+    Readers are opened here, in the worker.
+
+    Errors: :class:`MediaReadError` naming the file, the video stream and its codec when no
+    reader decodes it; :class:`MissingStreamError` for a file without a video stream unless the
+    missing-modality policy is ``'zeros'`` (then black ``224×224`` frames, ``frame_inds`` -1,
+    logged with a running count).
 
     Required Keys: ``filename``
 
+    Optional Keys: ``missing_modality`` (set by :class:`~mavilkit.datasets.BaseAVDataset`)
+
     Added Keys: ``imgs`` (uint8 ``(num_clips * clip_len, H, W, 3)``, RGB), ``frame_inds``
-    (``(num_clips, clip_len)``), ``clip_len``, ``num_clips``, ``video_fps``, ``img_shape``,
-    ``ori_shape``
+    (``(num_clips, clip_len)``), ``frame_times`` (seconds of the frames shown, same shape),
+    ``clip_len``, ``num_clips``, ``video_fps`` (average), ``img_shape``, ``ori_shape``
 
     Args:
         clip_len (int): frames per clip. Defaults to 8.
         frame_rate (float): sampling rate in frames per second. Defaults to 2.
         num_clips (int): clips per video (10 for multi-clip testing, Table 11). Defaults to 1.
         test_mode (bool): deterministic, uniformly spaced clips. Defaults to False.
+        backend (str): ``'auto'`` (decord, then PyAV), ``'decord'`` or ``'pyav'``.
+        missing_modality (str, optional): ``'error'`` or ``'zeros'``; None: the sample's
+            ``missing_modality`` key, else ``'error'``.
     """
 
+    BACKENDS = ('auto', 'decord', 'pyav')
+
     def __init__(self, clip_len: int = 8, frame_rate: float = 2., num_clips: int = 1,
-                 test_mode: bool = False):
+                 test_mode: bool = False, backend: str = 'auto',
+                 missing_modality: Optional[str] = None):
+        if backend not in self.BACKENDS:
+            raise ValueError(f'backend must be one of {self.BACKENDS}, got {backend!r}')
+        _check_policy(missing_modality)
         self.clip_len = clip_len
         self.frame_rate = frame_rate
         self.num_clips = num_clips
         self.test_mode = test_mode
+        self.backend = backend
+        self.missing_modality = missing_modality
 
     def clip_starts(self, duration: float) -> np.ndarray:
         """Start times (seconds) of the clips of a video lasting ``duration`` seconds."""
@@ -217,31 +542,47 @@ class SampleVideoFrames(BaseTransform):
             return room * (np.arange(self.num_clips) + 0.5) / self.num_clips
         return np.random.uniform(0., room, size=self.num_clips)
 
+    def _sample(self, path: str) -> dict:
+        errors: List[str] = []
+        readers = ('decord', 'pyav') if self.backend == 'auto' else (self.backend, )
+        for name in readers:
+            try:
+                video = _DecordVideo(path) if name == 'decord' else _PyAVVideo(path)
+                inds = clip_frame_indices(video.frame_times, video.duration, self.clip_len,
+                                          self.frame_rate, self.clip_starts(video.duration))
+                unique, inverse = np.unique(inds, return_inverse=True)
+                frames = video.get_frames(unique)
+            except MissingStreamError:
+                raise
+            except Exception as error:  # decord / PyAV raise their own types
+                errors.append(f'{name}: {_first_line(error)}')
+                continue
+            return dict(imgs=frames[inverse.reshape(-1)], frame_inds=inds,
+                        frame_times=video.frame_times[inds],
+                        video_fps=len(video.frame_times) / video.duration)
+        raise MediaReadError(path, f'cannot decode frames of the {describe_stream(path, "video")}: '
+                             + '; '.join(errors))
+
     def transform(self, results: dict) -> dict:
-        import decord
         path = results['filename']
+        policy = self.missing_modality or results.get('missing_modality') or 'error'
         try:
-            reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
-            num_frames, fps = len(reader), float(reader.get_avg_fps())
-        except Exception as error:
-            raise MediaReadError(path, f'cannot open video: {error}'.splitlines()[0])
-        if num_frames <= 0 or not fps > 0:
-            raise MediaReadError(path, f'video has {num_frames} frames at {fps} fps')
-        inds = clip_frame_indices(num_frames, fps, self.clip_len, self.frame_rate,
-                                  self.clip_starts(num_frames / fps))
-        unique, inverse = np.unique(inds, return_inverse=True)
-        try:
-            frames = reader.get_batch(unique.tolist()).asnumpy()
-        except Exception as error:
-            raise MediaReadError(path, f'cannot decode frames: {error}'.splitlines()[0])
-        del reader
-        imgs = frames[inverse.reshape(-1)]
-        results.update(imgs=imgs, frame_inds=inds, clip_len=self.clip_len,
-                       num_clips=self.num_clips, video_fps=fps, img_shape=imgs.shape[1:3],
-                       ori_shape=imgs.shape[1:3])
+            out = self._sample(path)
+        except MissingStreamError as error:
+            _fill_missing(error, policy, 'black frames')
+            shape = (self.num_clips, self.clip_len)
+            out = dict(imgs=np.zeros((self.num_clips * self.clip_len, BLACK_FRAME_SIZE,
+                                      BLACK_FRAME_SIZE, 3), np.uint8),
+                       frame_inds=np.full(shape, -1, np.int64),
+                       frame_times=np.zeros(shape), video_fps=0.)
+            results['filled_modalities'] = results.get('filled_modalities', []) + ['video']
+        imgs = out['imgs']
+        results.update(out, clip_len=self.clip_len, num_clips=self.num_clips,
+                       img_shape=imgs.shape[1:3], ori_shape=imgs.shape[1:3])
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(clip_len={self.clip_len}, '
                 f'frame_rate={self.frame_rate}, num_clips={self.num_clips}, '
-                f'test_mode={self.test_mode})')
+                f'test_mode={self.test_mode}, backend={self.backend!r}, '
+                f'missing_modality={self.missing_modality!r})')
