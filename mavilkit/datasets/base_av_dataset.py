@@ -10,6 +10,8 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from .errors import MediaReadError
+from .transforms.loading import (MISSING_MODALITY_CHOICES, LoadAudio, SampleVideoFrames,
+                                 has_stream)
 
 #: Keys of a data info that hold paths of media files.
 MEDIA_KEYS = ('filename', 'audio_path')
@@ -61,7 +63,16 @@ class BaseAVDataset(BaseDataset):
     overall rate is fine. A fraction of the dataset size would never trigger on AS-2M, where an
     epoch of 200,000 weighted draws split over many workers reads a small part of 2M clips.
 
+    - **Missing modality**: ``missing_modality`` decides what happens to a clip whose file
+      lacks the audio (or video) stream that the pipeline reads: ``'error'`` (the clip is an
+      unreadable file, as above), ``'zeros'`` (a silent waveform / black frames, so that every
+      clip is evaluated; each use is logged with a running count) or ``'skip'`` (the clips are
+      found at start-up by reading each file's header with PyAV, logged with their count and
+      left out).
+
     Args:
+        missing_modality (str): ``'error'``, ``'zeros'`` or ``'skip'``. Defaults to
+            ``'error'``.
         max_failure_fraction (float): largest tolerated fraction of failed reads. Defaults to
             0.05.
         skip_missing (bool): skip (True) or refuse (False) clips whose files are missing.
@@ -75,7 +86,12 @@ class BaseAVDataset(BaseDataset):
                  skip_missing: bool = True,
                  max_failure_fraction: float = 0.05,
                  max_refetch: int = 20,
+                 missing_modality: str = 'error',
                  **kwargs):
+        if missing_modality not in MISSING_MODALITY_CHOICES:
+            raise ValueError(f'missing_modality must be one of {MISSING_MODALITY_CHOICES}, '
+                             f'got {missing_modality!r}')
+        self.missing_modality = missing_modality
         if not 0. <= max_failure_fraction <= 1.:
             raise ValueError(f'max_failure_fraction must be in [0, 1], got {max_failure_fraction}')
         self.skip_missing = skip_missing
@@ -91,7 +107,42 @@ class BaseAVDataset(BaseDataset):
         return path if osp.isabs(path) else osp.join(prefix, path)
 
     def filter_data(self) -> List[dict]:
-        """Drop (or refuse) clips whose media files are missing."""
+        """Drop (or refuse) clips whose media files are missing; apply ``missing_modality``."""
+        data_list = self._filter_missing_files()
+        for info in data_list:
+            info['missing_modality'] = self.missing_modality
+        if self.missing_modality == 'skip':
+            data_list = self._skip_missing_modality(data_list)
+        return data_list
+
+    def _pipeline_modalities(self) -> List[str]:
+        transforms = getattr(self.pipeline, 'transforms', [])
+        return ([m for m, t in (('audio', LoadAudio), ('video', SampleVideoFrames))
+                 if any(isinstance(x, t) for x in transforms)])
+
+    def _skip_missing_modality(self, data_list: List[dict]) -> List[dict]:
+        """Leave out clips whose files lack a stream the pipeline reads (header read by PyAV;
+        a file PyAV cannot open is kept for the unreadable-file handling)."""
+        kept, lacking = [], defaultdict(int)
+        modalities = self._pipeline_modalities()
+        for info in data_list:
+            gone = [m for m in modalities
+                    if has_stream(info.get('audio_path') or info['filename']
+                                  if m == 'audio' else info['filename'], m) is False]
+            for m in gone:
+                lacking[m] += 1
+            if not gone:
+                kept.append(info)
+        if lacking:
+            print_log(f"missing_modality='skip': {len(data_list) - len(kept)} of "
+                      f'{len(data_list)} clips listed in {self.ann_file} are left out ('
+                      + ', '.join(f'{n} without {m}' for m, n in sorted(lacking.items()))
+                      + ')', logger='current', level=logging.WARNING)
+        if not kept:
+            raise ValueError(f'{self.ann_file}: no clip has every stream of {modalities}')
+        return kept
+
+    def _filter_missing_files(self) -> List[dict]:
         data_list = self.data_list
         paths = [info[k] for info in data_list for k in MEDIA_KEYS if info.get(k)]
         missing = set(find_missing(paths))

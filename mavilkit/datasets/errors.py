@@ -1,4 +1,5 @@
 """Errors raised by the data pipeline."""
+from typing import Optional
 
 
 class MediaReadError(RuntimeError):
@@ -20,3 +21,18 @@ class MediaReadError(RuntimeError):
 
     def __reduce__(self):  # keep (path, reason) when sent back from a DataLoader worker
         return self.__class__, (self.path, self.reason)
+
+
+class MissingStreamError(MediaReadError):
+    """The file opens but holds no stream of ``modality`` (``'audio'`` or ``'video'``).
+
+    A :class:`MediaReadError`, so a dataset treats it as an unreadable file unless its
+    ``missing_modality`` option says otherwise.
+    """
+
+    def __init__(self, path: str, modality: str, reason: Optional[str] = None):
+        self.modality = modality
+        super().__init__(path, reason or f'no {modality} stream')
+
+    def __reduce__(self):
+        return self.__class__, (self.path, self.modality, self.reason)

@@ -27,7 +27,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
 from mavilkit.registry import TRANSFORMS
-from ..errors import MediaReadError
+from ..errors import MediaReadError, MissingStreamError
 
 #: Shortest waveform Kaldi fbank accepts: one 25 ms window at 16 kHz.
 MIN_AUDIO_SAMPLES = 400
@@ -41,17 +41,6 @@ DEFAULT_SILENCE_SECONDS = 10.
 #: FFmpeg's default layout for a channel count, for readers that give no layout (soundfile).
 DEFAULT_LAYOUTS = {1: 'mono', 2: 'stereo', 3: '2.1', 4: '4.0', 5: '5.0', 6: '5.1', 7: '6.1',
                    8: '7.1'}
-
-
-class MissingStreamError(MediaReadError):
-    """The file opens but holds no stream of ``modality`` (``'audio'`` or ``'video'``)."""
-
-    def __init__(self, path: str, modality: str, reason: Optional[str] = None):
-        self.modality = modality
-        super().__init__(path, reason or f'no {modality} stream')
-
-    def __reduce__(self):
-        return self.__class__, (self.path, self.modality, self.reason)
 
 
 def _first_line(error: BaseException) -> str:
@@ -69,7 +58,7 @@ def describe_stream(path: str, modality: str) -> str:
                 return f'no {modality} stream'
             stream = streams[0]
             ctx = stream.codec_context
-            name = ctx.name if ctx is not None else '?'
+            name = ctx.codec.canonical_name if ctx is not None else '?'  # not the decoder's
             if modality == 'audio':
                 return (f'audio stream #{stream.index} ({name}, {ctx.layout.name}, '
                         f'{ctx.sample_rate} Hz)')
@@ -236,6 +225,17 @@ def read_audio_file(path: str, sample_rate: int, layout: Optional[str] = None) -
             raise ValueError(f'{data.shape[1]} channels without a known layout')
         layout = DEFAULT_LAYOUTS[data.shape[1]]
     return downmix_array(data, rate, sample_rate, layout)
+
+
+def has_stream(path: str, modality: str) -> Optional[bool]:
+    """Whether ``path`` holds an ``'audio'`` / ``'video'`` stream (PyAV header); None when PyAV
+    cannot open the file."""
+    import av
+    try:
+        with av.open(path) as container:
+            return bool(getattr(container.streams, modality))
+    except Exception:
+        return None
 
 
 def container_duration(path: str) -> Optional[float]:
@@ -407,17 +407,18 @@ def clip_frame_indices(frame_times: np.ndarray, duration: float, clip_len: int,
     return np.clip(inds, 0, len(frame_times) - 1).astype(np.int64)
 
 
-def _regular_times(frame_times: np.ndarray, end: float, fps: float) -> Tuple[np.ndarray, float]:
-    """Keep timestamps that are finite and non-decreasing; otherwise assume a constant rate."""
+def _regular_times(frame_times: np.ndarray, fps: float) -> Tuple[np.ndarray, float]:
+    """Timestamps (seconds since the first frame) and the video's duration.
+
+    The last frame lasts as long as the interval before it: containers disagree on (or omit)
+    the last packet's duration, and decord misreports it when the first timestamp is not 0.
+    Timestamps that are not finite and non-decreasing are replaced by a constant rate ``fps``.
+    """
     n = len(frame_times)
-    if n == 0:
-        return frame_times, 0.
     if not (np.isfinite(frame_times).all() and np.all(np.diff(frame_times) >= 0)):
         return np.arange(n) / fps, n / fps
-    if not np.isfinite(end) or end <= frame_times[-1]:  # last frame without a duration
-        step = np.median(np.diff(frame_times)) if n > 1 else 1. / fps
-        end = frame_times[-1] + (step if step > 0 else 1. / fps)
-    return frame_times, float(end)
+    step = frame_times[-1] - frame_times[-2] if n > 1 else 0.
+    return frame_times, float(frame_times[-1] + (step if step > 0 else 1. / fps))
 
 
 class _DecordVideo:
@@ -431,8 +432,7 @@ class _DecordVideo:
         if n <= 0 or not fps > 0:
             raise ValueError(f'{n} frames at {fps} fps')
         ts = np.asarray(self.reader.get_frame_timestamp(list(range(n))), np.float64)
-        self.frame_times, self.duration = _regular_times(ts[:, 0] - ts[0, 0],
-                                                         ts[-1, 1] - ts[0, 0], fps)
+        self.frame_times, self.duration = _regular_times(ts[:, 0] - ts[0, 0], fps)
 
     def get_frames(self, inds: np.ndarray) -> np.ndarray:
         return self.reader.get_batch(inds.tolist()).asnumpy()
@@ -449,17 +449,15 @@ class _PyAVVideo:
             if not container.streams.video:
                 raise MissingStreamError(path, 'video')
             stream = container.streams.video[0]
-            packets = [(p.pts, p.duration or 0) for p in container.demux(stream)
-                       if p.pts is not None and not p.is_discard]
-        if not packets:
+            pts = sorted(p.pts for p in container.demux(stream)
+                         if p.pts is not None and not p.is_discard)
+            rate = stream.average_rate or stream.guessed_rate
+        if not pts:
             raise ValueError('no video packet with a timestamp')
-        packets.sort()
-        self.pts = np.array([p for p, _ in packets], np.int64)
-        tb = float(stream.time_base)
-        times = (self.pts - self.pts[0]) * tb
-        end = (packets[-1][0] + packets[-1][1] - self.pts[0]) * tb
-        fps = len(times) / max(times[-1], tb) if len(times) > 1 else 1.
-        self.frame_times, self.duration = _regular_times(times, end, fps)
+        self.pts = np.array(pts, np.int64)
+        fps = float(rate) if rate else 25.
+        self.frame_times, self.duration = _regular_times(
+            (self.pts - self.pts[0]) * float(stream.time_base), fps)
 
     def get_frames(self, inds: np.ndarray) -> np.ndarray:
         import av
