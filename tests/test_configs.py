@@ -154,7 +154,7 @@ def test_mavil_config_matches_its_table_cell(name):
     assert m.inter_loss.temperature == 0.1 and m.intra_loss.temperature == 1.0
     assert m.target_generator == dict(type='RawTarget', norm_pix=False)
     for dec in (m.audio_decoder, m.video_decoder):
-        assert (dec.embed_dims, dec.depth, dec.num_heads) == (512, 8, 16)
+        assert (dec.embed_dims, dec.num_layers, dec.num_heads) == (512, 8, 16)
     assert cfg.train_dataloader.batch_size == 8 and '64xb8' in name
 
     model = build_model(cfg)

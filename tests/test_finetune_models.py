@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mavilkit.models.classifiers import grid_masking
+from mavilkit.models.utils import grid_masking
 from mavilkit.registry import MODELS
 from mavilkit.structures import AVDataSample
 from mavilkit.utils import register_all_modules

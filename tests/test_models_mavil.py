@@ -1,5 +1,6 @@
 """The MAViL algorithm: Eq. 4 wiring, views, gradients, parameter counts (real losses)."""
 import math
+from unittest import mock
 
 import pytest
 import torch
@@ -18,8 +19,8 @@ def tiny_mavil(**kwargs):
         audio_backbone=dict(type='AudioViT', arch='tiny', input_size=A_SIZE),
         video_backbone=dict(type='VideoViT', arch='tiny', input_size=V_SIZE),
         neck=dict(type='VanillaFusion', num_layers=1),
-        audio_decoder=dict(type='MAEDecoder', embed_dims=32, depth=1, num_heads=2),
-        video_decoder=dict(type='MAEDecoder', embed_dims=32, depth=1, num_heads=2),
+        audio_decoder=dict(type='MAEDecoder', embed_dims=32, num_layers=1, num_heads=2),
+        video_decoder=dict(type='MAEDecoder', embed_dims=32, num_layers=1, num_heads=2),
         mask_ratio=0.5,
         data_preprocessor=None)
     cfg.update(kwargs)
@@ -58,9 +59,13 @@ def test_defaults_follow_the_paper():
     assert dict(type='VanillaFusion', num_layers=2) in defaults
 
 
-def test_loss_is_eq4_with_raw_targets():
-    """Recompute every term from the parts, with the same random masks (seeded)."""
-    model = tiny_mavil()
+@pytest.mark.parametrize('alpha,beta', [(None, None), (0.5, 0.2)])
+def test_loss_is_eq4_with_raw_targets(alpha, beta):
+    """Recompute every term from the parts, with the same random masks (seeded). α and β are
+    ``inter_weight`` / ``intra_weight`` (defaults 0.1 / 0.01), the only weights of the terms."""
+    weights = {} if alpha is None else dict(inter_weight=alpha, intra_weight=beta)
+    alpha, beta = (0.1, 0.01) if alpha is None else (alpha, beta)
+    model = tiny_mavil(**weights)
     x = tiny_inputs()
     torch.manual_seed(3)
     losses = model(x, mode='loss')
@@ -83,8 +88,8 @@ def test_loss_is_eq4_with_raw_targets():
     expected = dict(
         loss_rec_audio=masked_mse(pa, patchify(x['audio'], (16, 16)), ma.mask),
         loss_rec_video=masked_mse(pv, patchify(x['video'], (2, 16, 16)), mv.mask),
-        loss_inter=0.1 * infonce(a_emb, v_emb, 0.1),
-        loss_intra=0.01 * 0.5 * (infonce(a_emb, a2, 1.0) + infonce(v_emb, v2, 1.0)))
+        loss_inter=alpha * infonce(a_emb, v_emb, 0.1),
+        loss_intra=beta * 0.5 * (infonce(a_emb, a2, 1.0) + infonce(v_emb, v2, 1.0)))
     for key, value in expected.items():
         assert torch.allclose(losses[key], value, atol=1e-5), key
 
@@ -181,9 +186,50 @@ def test_with_cp_gives_same_loss():
 
 
 def test_masking_ratio_errors():
+    # checked when the model is built, not at the first batch: 2 x round(8 * 0.6) = 10 > 8
     with pytest.raises(ValueError, match='mask_ratio >= 0.5'):
-        tiny_mavil(mask_ratio=0.4)(tiny_inputs(), mode='loss')
+        tiny_mavil(mask_ratio=0.4)
+    with pytest.raises(ValueError, match='no visible'):
+        tiny_mavil(mask_ratio=0.95, intra_weight=0.)  # round(8 * 0.05) = 0
     tiny_mavil(mask_ratio=0.4, intra_weight=0.)(tiny_inputs(), mode='loss')
+
+
+def _norm_pix(p, eps=1e-6):
+    """MAE's norm_pix_loss target by hand: per patch, unbiased variance."""
+    return (p - p.mean(-1, keepdim=True)) / (p.var(-1, keepdim=True) + eps)**.5
+
+
+@pytest.mark.parametrize('norm_pix', [False, True])
+def test_reconstruct_turns_perfect_predictions_back_into_the_inputs(norm_pix):
+    """A decoder that predicts the targets exactly must give back the input, in its layout;
+    the mask covers whole patches, as many as the masking removed; the model is unchanged."""
+    model = tiny_mavil(target_generator=dict(type='RawTarget', norm_pix=norm_pix)).eval()
+    x = tiny_inputs(B=2)
+    sizes = dict(audio=(16, 16), video=(2, 16, 16))
+    perfect = {m: patchify(x[m], sizes[m]) for m in sizes}
+    if norm_pix:
+        perfect = {m: _norm_pix(p) for m, p in perfect.items()}
+    with mock.patch.object(model.audio_decoder, 'forward', return_value=perfect['audio']), \
+            mock.patch.object(model.video_decoder, 'forward', return_value=perfect['video']):
+        recs = model.reconstruct(x, mask_ratio=0.75)
+    assert model.mask_ratio == 0.5
+    for m in sizes:
+        rec = recs[m]
+        assert rec.original.shape == rec.reconstruction.shape == rec.mask.shape == x[m].shape
+        torch.testing.assert_close(rec.original, x[m])
+        torch.testing.assert_close(rec.reconstruction, x[m], rtol=1e-5, atol=1e-5)
+        per_patch = patchify(rec.mask.float(), sizes[m])  # each patch all removed or all kept
+        assert torch.equal(per_patch.amin(-1), per_patch.amax(-1))
+        assert per_patch[..., 0].sum(1).tolist() == [6, 6]  # 8 - round(8 * 0.25)
+
+
+def test_reconstruct_needs_input_space_targets_and_a_valid_ratio():
+    model = tiny_mavil()
+    with pytest.raises(ValueError, match=r'\(0, 1\)'):
+        model.reconstruct(tiny_inputs(B=1), mask_ratio=1.0)
+    model.target_generator.target_space = 'feature'  # as a stage-2 teacher declares
+    with pytest.raises(ValueError, match='feature-space targets'):
+        model.reconstruct(tiny_inputs(B=1))
 
 
 def _block(d):

@@ -5,6 +5,8 @@ import torch.nn as nn
 
 from mavilkit.models import IdentityFusion, MAEDecoder, MBTFusion, VanillaFusion
 from mavilkit.models.utils import get_sincos_pos_embed, random_masking
+from mavilkit.registry import MODELS
+from mavilkit.utils import register_all_modules
 
 
 class _AddTokenMean(nn.Module):
@@ -72,7 +74,7 @@ def test_decoder_restores_order_with_mask_tokens():
     """With no blocks, output n = head(norm(proj(x_j) + pos_n)) if n = ids_keep[j], else
     head(norm(mask + pos_n))."""
     torch.manual_seed(0)
-    dec = MAEDecoder(grid_size=(2, 2, 2), in_dims=12, out_dims=5, embed_dims=16, depth=0,
+    dec = MAEDecoder(grid_size=(2, 2, 2), in_dims=12, out_dims=5, embed_dims=16, num_layers=0,
                      num_heads=2)
     info = random_masking(2, 8, 0.75)  # 2 visible
     x = torch.randn(2, 3, 12)
@@ -88,3 +90,38 @@ def test_decoder_restores_order_with_mask_tokens():
             assert torch.allclose(out[b, n], expected, atol=1e-5)
     with pytest.raises(ValueError, match='do not fit'):
         dec(x, info.ids_restore[:, :4])
+
+
+@pytest.mark.parametrize('owner', ['MAViL', 'AVClassifier', 'AVRetriever'])
+def test_fusion_widths_follow_the_encoders_in_every_model(owner):
+    """One rule for MAViL, the A+V classifier and the retriever: the neck takes the audio
+    encoder's width and heads unless its config says otherwise; widths that differ raise."""
+    register_all_modules()
+    audio = dict(type='AudioViT', arch=dict(embed_dims=32, num_layers=1, num_heads=2),
+                 input_size=(32, 32))
+    video = dict(type='VideoViT', arch=dict(embed_dims=32, num_layers=1, num_heads=2),
+                 input_size=(2, 32, 32))
+    neck = dict(type='MBTFusion', num_layers=1)
+    cfgs = dict(
+        MAViL=dict(type='MAViL', audio_backbone=audio, video_backbone=video, neck=neck,
+                   audio_decoder=dict(type='MAEDecoder', embed_dims=16, num_layers=1,
+                                      num_heads=2),
+                   video_decoder=dict(type='MAEDecoder', embed_dims=16, num_layers=1,
+                                      num_heads=2), data_preprocessor=None),
+        AVClassifier=dict(type='AVClassifier', modality='audio_video', audio_backbone=audio,
+                          video_backbone=video, fusion=neck,
+                          head=dict(type='AVClsHead', num_classes=3)),
+        AVRetriever=dict(type='AVRetriever', audio_backbone=audio, video_backbone=video,
+                         neck=neck))
+    key = dict(MAViL='neck', AVClassifier='fusion', AVRetriever='neck')[owner]
+    model = MODELS.build(cfgs[owner])
+    fusion = getattr(model, key)
+    assert fusion.bottleneck.shape[-1] == 32 and fusion.blocks[0].attn.num_heads == 2
+    model = MODELS.build({**cfgs[owner], key: dict(neck, num_heads=4)})
+    assert getattr(model, key).blocks[0].attn.num_heads == 4  # a given value is kept
+    wide = dict(video, arch=dict(embed_dims=48, num_layers=1, num_heads=2))
+    # the retriever compares the two embeddings, so it checks their sizes before the neck
+    message = 'audio and video embeddings must have the same size' if owner == 'AVRetriever' else \
+        'MBTFusion fuses tokens of one width'
+    with pytest.raises(ValueError, match=f'{owner}: {message}'):
+        MODELS.build({**cfgs[owner], 'video_backbone': wide})

@@ -170,7 +170,7 @@ def test_target_variance_is_logged_and_collapse_stops_training():
 def test_ema_momentum_convention_is_checked():
     with pytest.raises(ValueError, match='weight of the new value'):
         MODELS.build(dict(type='EMATarget', momentum=0.9999 * 1e4))
-    with pytest.raises(RuntimeError, match='bind_student'):
+    with pytest.raises(RuntimeError, match=r'setup\(student\) was not called'):
         tg = MODELS.build(dict(type='EMATarget'))
         tg(make_inputs())
 

@@ -25,8 +25,8 @@ def tiny_mavil(neck=dict(type='VanillaFusion', num_layers=1), target_generator=N
         video_backbone=dict(type='VideoViT', arch='tiny', input_size=video_size,
                             patch_size=(2, 16, 16), in_channels=3),
         neck=neck,
-        audio_decoder=dict(type='MAEDecoder', embed_dims=32, depth=1, num_heads=2),
-        video_decoder=dict(type='MAEDecoder', embed_dims=32, depth=1, num_heads=2))
+        audio_decoder=dict(type='MAEDecoder', embed_dims=32, num_layers=1, num_heads=2),
+        video_decoder=dict(type='MAEDecoder', embed_dims=32, num_layers=1, num_heads=2))
     if target_generator is not None:
         cfg['target_generator'] = target_generator
     cfg.update(kwargs)
@@ -250,7 +250,7 @@ def test_mismatched_checkpoint_names_file_and_keys(teacher, tmp_path):
 
 def test_checkpoint_of_another_width_is_a_shape_error(tmp_path):
     wide = tiny_mavil()
-    wide['audio_decoder'] = dict(type='MAEDecoder', embed_dims=48, depth=1, num_heads=2)
+    wide['audio_decoder'] = dict(type='MAEDecoder', embed_dims=48, num_layers=1, num_heads=2)
     save_teacher(tmp_path / 'wide.pth', wide)
     with pytest.raises(ValueError, match=r'wide\.pth[\s\S]*audio_decoder'):
         MODELS.build(tiny_mavil(target_generator=dict(

@@ -14,8 +14,8 @@ model = dict(
     video_backbone=dict(
         type='VideoViT', arch='tiny', input_size=(8, 96, 96), patch_size=(2, 16, 16)),
     neck=dict(type='VanillaFusion', num_layers=1),
-    audio_decoder=dict(type='MAEDecoder', embed_dims=64, depth=1, num_heads=4),
-    video_decoder=dict(type='MAEDecoder', embed_dims=64, depth=1, num_heads=4),
+    audio_decoder=dict(type='MAEDecoder', embed_dims=64, num_layers=1, num_heads=4),
+    video_decoder=dict(type='MAEDecoder', embed_dims=64, num_layers=1, num_heads=4),
     target_generator=dict(type='RawTarget', norm_pix=False),
     rec_loss=dict(type='MaskedReconstructionLoss'),
     inter_loss=dict(type='InfoNCELoss', temperature=0.1),

@@ -1,5 +1,5 @@
-from . import (backbones, classifiers, data_preprocessors, heads, losses, necks, selfsup,
-               target_generators, utils)
+from . import (backbones, classifiers, data_preprocessors, heads, losses, necks, retrievers,
+               selfsup, target_generators, utils)
 from .backbones import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403

@@ -17,8 +17,8 @@ model = dict(
         # (https://dl.fbaipublicfiles.com/mae/pretrain/mae_pretrain_vit_base.pth).
         init_cfg=dict(type='Pretrained', checkpoint='checkpoints/mae_pretrain_vit_base.pth')),
     neck=dict(type='VanillaFusion', num_layers=2),
-    audio_decoder=dict(type='MAEDecoder', embed_dims=512, depth=8, num_heads=16),
-    video_decoder=dict(type='MAEDecoder', embed_dims=512, depth=8, num_heads=16),
+    audio_decoder=dict(type='MAEDecoder', embed_dims=512, num_layers=8, num_heads=16),
+    video_decoder=dict(type='MAEDecoder', embed_dims=512, num_layers=8, num_heads=16),
     target_generator=dict(type='RawTarget', norm_pix=False),
     rec_loss=dict(type='MaskedReconstructionLoss'),
     inter_loss=dict(type='InfoNCELoss', temperature=0.1, gather_with_grad=True),

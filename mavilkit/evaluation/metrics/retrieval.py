@@ -25,7 +25,7 @@ class RetrievalRecall(BaseMetric):
     """Audio→video and video→audio Recall@K (%) and median rank.
 
     Each data sample carries ``audio_embedding`` and ``video_embedding`` (set by
-    :class:`~mavilkit.models.classifiers.AVRetriever` or a fine-tuned model in ``predict`` mode);
+    :class:`~mavilkit.models.retrievers.AVRetriever` or a fine-tuned model in ``predict`` mode);
     the i-th audio's positive is the i-th video. Similarity is the cosine similarity (the
     embeddings are L2-normalised here as well).
 

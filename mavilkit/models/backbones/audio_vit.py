@@ -15,7 +15,7 @@ class AudioViT(BaseViT):
     at 80 % masking the encoder input is ``103 × 768`` with CLS (Appendix B).
 
     ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` loads an Audio-MAE / MAViL encoder by
-    name, including its ``pos_embed`` (DESIGN.md pitfall 6; see :class:`BaseViT`).
+    name, including its ``pos_embed`` (``docs/en/design.md``, pitfall 6; see :class:`BaseViT`).
 
     Args:
         arch (str | dict): ``'tiny'``, ``'s'``, ``'b'`` (default: 12 layers, 768 dims, 12 heads),

@@ -19,18 +19,13 @@ class VideoViT(BaseViT):
 
     **ImageNet-MAE initialisation** (Table 5d's default):
     ``init_cfg=dict(type='Pretrained', checkpoint='mae_pretrain_vit_base.pth')`` loads a
-    facebookresearch/mae (or timm) ViT: ``cls_token``, ``blocks.*`` and ``norm.*`` by name, and
-    the 2-D patch kernel ``(D, 3, 16, 16)`` inflated to the tubelet ``(D, 3, 2, 16, 16)`` by
-    repeating it over time **and dividing by the temporal size 2**. With the division, a static
-    clip (the same frame twice) gets exactly the token the image model gives that frame, so the
-    balance between patch tokens, the positional embedding and the pre-trained LayerNorm/attention
-    statistics is the one the image model was trained with (I3D-style inflation). Without it
-    every token would be doubled at initialisation; the MAViL release repeats without dividing,
-    which the pre-norm blocks partly absorb but the addition of the positional embedding does not.
-    The checkpoint's ``pos_embed`` (a fixed 2-D 14 × 14 sin-cos code in MAE, nothing learned) is
-    not loaded: this model keeps its own fixed spatio-temporal code. The MAE decoder
-    (``decoder_*``, ``mask_token``) and classifier keys (``head``, ``fc_norm``) are ignored. A
-    shape mismatch (e.g. a ViT-L checkpoint into ViT-B) raises an error naming the keys.
+    facebookresearch/mae (or timm) ViT: ``cls_token``, ``blocks.*`` and ``norm.*`` by name; the
+    2-D patch kernel ``(D, 3, 16, 16)`` becomes the tubelet kernel ``(D, 3, 2, 16, 16)``,
+    repeated over time and divided by the temporal size 2 (why: ``docs/en/design.md``,
+    "ImageNet-MAE inflation"). The checkpoint's 2-D ``pos_embed`` is not loaded (this model
+    keeps its fixed spatio-temporal code); MAE decoder (``decoder_*``, ``mask_token``) and
+    classifier keys (``head``, ``fc_norm``) are ignored. A shape mismatch (e.g. a ViT-L
+    checkpoint into ViT-B) raises ``ValueError`` naming the keys.
 
     Args:
         arch (str | dict): ``'tiny'``, ``'s'``, ``'b'`` (default), ``'l'`` or a dict.

@@ -1,5 +1,4 @@
 """Audio, video and audio+video classifiers for fine-tuning (MAViL §4.3, Appendix B)."""
-import copy
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -8,15 +7,12 @@ from mmengine.model import BaseModel
 
 from mavilkit.registry import MODELS
 from mavilkit.structures import AVDataSample
+from ..utils.builders import build_fusion_neck
 from ..utils.checkpoint import PretrainedInitMixin
-from .finetune_masking import finetune_ids_keep
+from ..utils.masking import finetune_ids_keep
+from ..utils.tokens import mean_pool
 
 MODALITIES = ('audio', 'video', 'audio_video')
-
-
-def mean_pool(tokens: torch.Tensor) -> torch.Tensor:
-    """Average over the tokens, CLS (the first) excluded: ``(B, 1 + L, D) -> (B, D)``."""
-    return tokens[:, 1:].mean(dim=1)
 
 
 @MODELS.register_module()
@@ -31,7 +27,7 @@ class AVClassifier(PretrainedInitMixin, BaseModel):
 
     Training encodes a fine-tuning-masked subset of tokens (``audio_mask_ratios`` of time and
     frequency, ``video_mask_ratios`` of time and space, 20 % each; see
-    :mod:`.finetune_masking`); evaluation encodes every token.
+    :func:`~mavilkit.models.utils.masking.finetune_ids_keep`); evaluation encodes every token.
 
     **Multi-clip testing** (Table 11): a video input ``(B, K, C, T, H, W)`` holds ``K`` clips of
     the same video; every clip is classified (with the same 10-s audio in A+V, encoded once) and
@@ -87,21 +83,17 @@ class AVClassifier(PretrainedInitMixin, BaseModel):
             setattr(self, f'{name}_backbone', MODELS.build(configs[name]))
         self.mask_ratios = dict(audio=tuple(audio_mask_ratios), video=tuple(video_mask_ratios))
 
-        embed_dims = getattr(self, f'{self.modalities[0]}_backbone').embed_dims
         if modality == 'audio_video':
-            if self.video_backbone.embed_dims != embed_dims:
-                raise ValueError('AVClassifier: audio and video backbones must have the same '
-                                 f'embed_dims for fusion ({embed_dims} vs '
-                                 f'{self.video_backbone.embed_dims})')
-            fusion = copy.deepcopy(dict(fusion or dict(type='VanillaFusion', num_layers=3)))
-            fusion.setdefault('embed_dims', embed_dims)
-            fusion.setdefault('num_heads', self.audio_backbone.num_heads)
-            self.fusion = MODELS.build(fusion)
+            self.fusion = build_fusion_neck(fusion or dict(type='VanillaFusion', num_layers=3),
+                                            self.audio_backbone, self.video_backbone,
+                                            owner='AVClassifier')
         elif fusion is not None:
             raise ValueError(f"AVClassifier: `fusion` is only used with modality='audio_video', "
                              f'not {modality!r}')
         head = dict(head)
-        head.setdefault('in_channels', embed_dims * len(self.modalities))
+        # one pooled vector per modality (the fusion keeps each modality's width)
+        head.setdefault('in_channels',
+                        sum(getattr(self, f'{m}_backbone').embed_dims for m in self.modalities))
         self.head = MODELS.build(head)
 
     # ------------------------------------------------------------------ weights

@@ -54,22 +54,21 @@ class InfoNCELoss(nn.Module):
         gather_with_grad (bool): Contrast against the global batch gathered from every process
             with gradient. False contrasts only within the local batch (negatives from this
             process only). Defaults to True; no effect on one process.
-        loss_weight (float): Multiplier of the loss (α or β of Eq. 4 when the algorithm applies
-            the weight here). Defaults to 1.0.
+
+    The loss is unweighted: α and β of Eq. 4 are ``MAViL``'s ``inter_weight`` and
+    ``intra_weight``, the one place they are set.
     """
 
     def __init__(self,
                  temperature: float,
                  symmetric: bool = False,
-                 gather_with_grad: bool = True,
-                 loss_weight: float = 1.0) -> None:
+                 gather_with_grad: bool = True) -> None:
         super().__init__()
         if temperature <= 0:
             raise ValueError(f'InfoNCELoss: temperature must be > 0, got {temperature}')
         self.temperature = temperature
         self.symmetric = symmetric
         self.gather_with_grad = gather_with_grad
-        self.loss_weight = loss_weight
 
     def _one_direction(self, anchors: torch.Tensor, candidates: torch.Tensor,
                        offset: int) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -92,7 +91,7 @@ class InfoNCELoss(nn.Module):
                 ``x → y`` retrieval, for logging.
 
         Returns:
-            Tensor | tuple[Tensor, Tensor]: The weighted scalar loss, and the accuracy when
+            Tensor | tuple[Tensor, Tensor]: The scalar loss, and the accuracy when
             ``with_accuracy``.
         """
         if x.dim() != 2 or x.shape != y.shape:
@@ -113,5 +112,4 @@ class InfoNCELoss(nn.Module):
         loss, acc = self._one_direction(x, all_y, offset)
         if self.symmetric:
             loss = 0.5 * (loss + self._one_direction(y, all_x, offset)[0])
-        loss = self.loss_weight * loss
         return (loss, acc) if with_accuracy else loss

@@ -24,7 +24,7 @@ class MAEDecoder(PretrainedInitMixin, BaseModule):
     output. Defaults are the paper's decoder: 8 layers, 512 dims, 16 heads (§4.2).
 
     ``MAViL`` fills ``grid_size``, ``in_dims`` and ``out_dims`` from the backbone and the target
-    generator when a config leaves them out.
+    generator when a config leaves them out (:func:`~mavilkit.models.utils.build_decoder`).
 
     Args:
         grid_size (Sequence[int]): Patch grid, ``(64, 8)`` for audio (2-D sin-cos) or
@@ -32,7 +32,7 @@ class MAEDecoder(PretrainedInitMixin, BaseModule):
         in_dims (int): Encoder token dimension. Defaults to 768.
         out_dims (int): Values predicted per patch. Defaults to 256 (a 16 × 16 fbank patch).
         embed_dims (int): Defaults to 512.
-        depth (int): Defaults to 8.
+        num_layers (int): Transformer blocks. Defaults to 8.
         num_heads (int): Defaults to 16.
         mlp_ratio (float): Defaults to 4.
         with_cp (bool): Activation checkpointing. Defaults to False.
@@ -44,7 +44,7 @@ class MAEDecoder(PretrainedInitMixin, BaseModule):
                  in_dims: int = 768,
                  out_dims: int = 256,
                  embed_dims: int = 512,
-                 depth: int = 8,
+                 num_layers: int = 8,
                  num_heads: int = 16,
                  mlp_ratio: float = 4.,
                  with_cp: bool = False,
@@ -53,13 +53,14 @@ class MAEDecoder(PretrainedInitMixin, BaseModule):
         self.grid_size = tuple(grid_size)
         self.num_patches = math.prod(self.grid_size)
         self.embed_dims = embed_dims
+        self.num_layers = num_layers
         self.with_cp = with_cp
         self.decoder_embed = nn.Linear(in_dims, embed_dims)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.register_buffer(
             'pos_embed',
             get_sincos_pos_embed(embed_dims, self.grid_size, cls_token=True).unsqueeze(0))
-        self.blocks = build_blocks(depth, embed_dims, num_heads, mlp_ratio)
+        self.blocks = build_blocks(num_layers, embed_dims, num_heads, mlp_ratio)
         self.norm = nn.LayerNorm(embed_dims, eps=1e-6)
         self.head = nn.Linear(embed_dims, out_dims)
         self.apply(init_mae_weights)

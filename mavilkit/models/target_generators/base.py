@@ -1,4 +1,5 @@
-"""What every teacher target generator shares: a frozen network kept out of the student.
+"""The target-generator contract (:class:`BaseTargetGenerator`) and what every teacher shares:
+a frozen network kept out of the student.
 
 A teacher (a stage-1 MAViL, uni-modal MAEs, or an EMA of the student) is *not* a registered
 sub-module of the target generator: it is held in a plain dict. Therefore it is not in
@@ -89,9 +90,23 @@ def drop_submodules(model: nn.Module, keep: Tuple[str, ...]) -> nn.Module:
 
 
 class BaseTargetGenerator(nn.Module):
-    """Base of the teacher targets: frozen teachers, complete view, inference mode.
+    """What ``MAViL`` needs from a target generator, and the machinery of frozen teachers.
 
-    Subclasses hold their teachers with :meth:`hold_teacher` and implement
+    **The contract** (everything ``MAViL`` and the tools rely on):
+
+    - :attr:`target_space`: ``'input'`` when the targets are (normalised) input patches, so a
+      prediction can be turned back into a spectrogram / frames (:meth:`invert`; ``RawTarget``),
+      or ``'feature'`` when they are a network's features (the teachers of stage 2).
+    - :meth:`setup` ``(student)``: called once by ``MAViL.__init__`` after its backbones and
+      fusion neck are built and before its decoders: the generator checks the student's patch
+      grids, records what it needs from the student and sets :attr:`out_dims`.
+    - :attr:`out_dims`: ``dict(audio=int, video=int)``, the values per patch of the targets
+      (the decoders' output widths).
+    - ``forward(inputs)``: ``dict(audio=(B, 1, T, F), video=(B, C, T, H, W))`` ->
+      ``dict(audio=(B, N, out_dims['audio']), video=(B, M, out_dims['video']))``, per-patch
+      targets of the complete view in the student's patch order, without gradient.
+
+    **Teachers.** Subclasses hold their frozen networks with :meth:`hold_teacher` and implement
     :meth:`compute_targets`. :meth:`forward` moves the teachers to the inputs' device, runs
     :meth:`compute_targets` under ``torch.inference_mode()`` (no autograd graph, no stored
     activations) inside whatever autocast state the student runs in (bf16 under mmengine's
@@ -102,6 +117,9 @@ class BaseTargetGenerator(nn.Module):
         norm_target (bool): Per-token layer norm without affine over the feature dimension.
         eps (float): LayerNorm epsilon. Defaults to 1e-6 (the encoders' LayerNorm epsilon).
     """
+
+    #: ``'input'`` (targets are input patches) or ``'feature'`` (a network's features).
+    target_space: str = 'feature'
 
     def __init__(self, norm_target: bool = False, eps: float = 1e-6) -> None:
         super().__init__()
@@ -140,9 +158,34 @@ class BaseTargetGenerator(nn.Module):
                 'teacher targets must cover the student\'s patches one to one')
 
     # ------------------------------------------------------------------ targets
-    def setup(self, audio_backbone: nn.Module, video_backbone: nn.Module) -> None:
-        """Check the student's patch grids against the teachers and set ``out_dims``."""
+    def setup(self, student: nn.Module) -> None:
+        """Prepare for ``student`` (a ``MAViL``): check its patch grids, set ``out_dims``.
+
+        Args:
+            student (nn.Module): Has ``audio_backbone`` and ``video_backbone`` (``grid_size``,
+                ``patch_size``, ``embed_dims``, ...) and ``neck``; its decoders do not exist yet.
+        """
         raise NotImplementedError
+
+    def invert(self, preds: Dict[str, torch.Tensor],
+               inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Predictions of input-space targets -> input patches (undo the target normalisation).
+
+        Only generators with ``target_space == 'input'`` implement it.
+
+        Args:
+            preds (dict): ``(B, N, P)`` predictions per modality, in target space.
+            inputs (dict): The inputs the targets were made from (for per-patch statistics).
+
+        Returns:
+            dict: ``(B, N, P)`` patches per modality in the units of ``inputs``.
+
+        Raises:
+            NotImplementedError: The targets are features, which have no input-space inverse.
+        """
+        raise NotImplementedError(
+            f'{type(self).__name__} makes {self.target_space}-space targets; only input-space '
+            'targets (RawTarget) can be turned back into inputs')
 
     def compute_targets(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """Teacher features ``dict(audio=(B, N, Da), video=(B, M, Dv))`` of the complete view."""

@@ -7,6 +7,7 @@ from mmengine.logging import MessageHub
 from mmengine.model import ExponentialMovingAverage
 
 from mavilkit.registry import MODELS
+from ..utils.tokens import drop_cls
 from .base import MODALITIES, BaseTargetGenerator
 
 
@@ -23,54 +24,43 @@ class FusionEncoder(nn.Module):
     def forward(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         audio, video = self.neck(self.audio_backbone(inputs['audio']),
                                  self.video_backbone(inputs['video']))
-        return dict(audio=audio[:, 1:], video=video[:, 1:])
+        return dict(audio=drop_cls(audio), video=drop_cls(video))
 
 
 @MODELS.register_module()
 class EMATarget(BaseTargetGenerator):
-    r"""Complete-view fusion targets from an exponential moving average of the student.
+    r"""Complete-view fusion targets :math:`g_{av}(f_a(a) \| f_v(v))` of an exponential moving
+    average (EMA) of the student's own encoders (MAViL Appendix B, the one-stage variant).
 
-    Appendix B's one-stage variant: the student is trained with raw targets as in stage 1
-    (``MAViL(raw_weight=1.0)``, with its own raw decoders) and, through a separate decoder per
-    modality, predicts the fusion outputs :math:`g_{av}(f_a(a) \| f_v(v))` that an EMA of its own
-    encoders computes from the complete view (as data2vec does). The paper reports this as less
-    stable and worse than the two-stage recipe; it is here to reproduce that comparison.
+    The student trains with raw targets as in stage 1 (``MAViL(raw_weight=1.0)``, own raw
+    decoders) and, through a second decoder per modality, predicts these targets
+    (``target_space='feature'``; ``out_dims`` = the student's token widths). :meth:`setup`
+    creates the EMA (mmengine's :class:`~mmengine.model.ExponentialMovingAverage`) of the
+    student's ``audio_backbone``, ``video_backbone`` and ``neck``. Each training-mode forward
+    first updates it, ``θ_ema ← (1 − momentum)·θ_ema + momentum·θ_student`` (the first update
+    copies the student), then computes the targets under ``torch.inference_mode()``. Its weights
+    and step count are saved in the student's checkpoints under ``target_generator.ema.``.
+    Design notes (momentum convention, DDP only, checkpointing, collapse check): see
+    ``docs/en/design.md``, "EMA teacher".
 
-    ``MAViL`` calls :meth:`bind_student` once it is built. The EMA is mmengine's
-    :class:`~mmengine.model.ExponentialMovingAverage` of the student's audio and video encoders
-    and fusion neck. **Its ``momentum`` is the weight of the new value**:
-    ``θ_ema ← (1 − momentum)·θ_ema + momentum·θ_student`` (not a decay like 0.9999); the default
-    1e-4 is data2vec's final decay τ = 0.9999. Each forward in training mode first updates the
-    EMA with the student's current weights (the first update copies them, i.e. after the Runner's
-    ``init_weights`` and any resume), then computes the targets under ``torch.inference_mode()``.
-    With gradient accumulation over ``k`` batches the EMA is updated ``k`` times per optimizer
-    step towards the same weights (an effective momentum of ``1 − (1 − momentum)^k``).
-
-    The EMA is, like the frozen teachers, outside the student's module tree: not in
-    ``parameters()``, the optimizer or DDP. It needs the student's weights whole, so it works
-    under DDP but not FSDP (a clear error on the first step says so). Unlike a frozen teacher
-    it is training state, so its weights and step count *are* written into the student's
-    checkpoints (under ``target_generator.ema.``) and restored by ``--resume``; a checkpoint
-    without them (e.g. a stage-1 ``load_from``) starts the EMA from the student.
-
-    Every ``log_interval``-th training forward logs the target variance per modality,
-    ``target_var_audio`` and ``target_var_video`` (the variance of each channel over all tokens
-    of the batch, averaged over channels), and raises once it falls below ``min_target_var`` after
-    ``var_check_after`` updates: collapsed targets (every token alike) would otherwise train the
-    student towards a constant. data2vec stops below 0.1 on the per-channel *standard deviation*
-    after 5000 updates; 0.01 is that threshold on the variance.
-
-    ``norm_target`` defaults to True here (and False for the frozen teachers): a moving target
-    can drift in scale, and data2vec normalises its EMA targets per token for that reason.
+    Every ``log_interval``-th training forward logs ``train/target_var_audio`` and
+    ``train/target_var_video`` (per-channel variance over all tokens of the batch, averaged over
+    channels) to the MessageHub.
 
     Args:
-        momentum (float): Weight of the new (student) value in the EMA update. Defaults to 1e-4.
+        momentum (float): Weight of the new (student) value in the EMA update, in (0, 1).
+            Defaults to 1e-4 (data2vec's decay τ = 0.9999).
         norm_target (bool): Per-token layer norm without affine on the targets. Defaults to True.
         min_target_var (float): Collapse floor of the target variance. Defaults to 0.01.
         var_check_after (int): EMA updates before the floor applies. Defaults to 5000.
-        log_interval (int): Forwards between two variance checks; each check is one host-device
-            sync, so it is not done every step. Defaults to 10.
+        log_interval (int): Forwards between two variance checks (each is one host-device
+            sync). Defaults to 10.
         eps (float): LayerNorm epsilon. Defaults to 1e-6.
+
+    Raises:
+        ValueError: ``momentum`` outside (0, 1) or ``log_interval < 1``.
+        RuntimeError: In forward: :meth:`setup` was not called; the student's weights are
+            sharded (FSDP); the target variance fell below ``min_target_var`` (collapse).
     """
 
     def __init__(self,
@@ -94,13 +84,11 @@ class EMATarget(BaseTargetGenerator):
         self._source_checked = False
         object.__setattr__(self, '_source', None)
 
-    def setup(self, audio_backbone: nn.Module, video_backbone: nn.Module) -> None:
-        """``out_dims``: the student's own token widths (the fusion keeps them)."""
-        self.out_dims = dict(audio=int(audio_backbone.embed_dims),
-                             video=int(video_backbone.embed_dims))
-
-    def bind_student(self, student: nn.Module) -> None:
-        """Create the EMA of ``student``'s ``audio_backbone``, ``video_backbone`` and ``neck``."""
+    def setup(self, student: nn.Module) -> None:
+        """Create the EMA of ``student``'s ``audio_backbone``, ``video_backbone`` and ``neck``;
+        ``out_dims``: the student's own token widths (the fusion keeps them)."""
+        self.out_dims = dict(audio=int(student.audio_backbone.embed_dims),
+                             video=int(student.video_backbone.embed_dims))
         source = FusionEncoder(student.audio_backbone, student.video_backbone, student.neck)
         # Plain attribute: a registered one would put the student's encoders in here twice.
         object.__setattr__(self, '_source', source)
@@ -109,7 +97,7 @@ class EMATarget(BaseTargetGenerator):
     @property
     def ema(self) -> ExponentialMovingAverage:
         if self._source is None:
-            raise RuntimeError('EMATarget.bind_student(student) was not called (MAViL calls it)')
+            raise RuntimeError('EMATarget.setup(student) was not called (MAViL calls it)')
         return self.teacher('ema')
 
     def _teachers_to(self, device: torch.device) -> None:

@@ -51,12 +51,12 @@ class MAViLFusionTarget(BaseTargetGenerator):
         self.hold_teacher('mavil', drop_submodules(
             teacher, keep=('data_preprocessor', 'audio_backbone', 'video_backbone', 'neck')))
 
-    def setup(self, audio_backbone: nn.Module, video_backbone: nn.Module) -> None:
+    def setup(self, student: nn.Module) -> None:
         """Check the patch grids; ``out_dims`` = the teacher's token width per modality."""
         teacher = self.teacher('mavil')
-        for name, student in (('audio', audio_backbone), ('video', video_backbone)):
+        for name in MODALITIES:
             backbone = getattr(teacher, f'{name}_backbone')
-            self.check_grid(student, backbone, name)
+            self.check_grid(getattr(student, f'{name}_backbone'), backbone, name)
             self.out_dims[name] = int(backbone.embed_dims)
 
     def compute_targets(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:

@@ -4,6 +4,7 @@ from typing import Dict
 import torch
 
 from mavilkit.registry import MODELS
+from ..utils.tokens import drop_cls
 from .base import MODALITIES
 from .mavil_fusion import MAViLFusionTarget
 
@@ -22,4 +23,4 @@ class MAViLUniTarget(MAViLFusionTarget):
     def compute_targets(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         teacher = self.teacher('mavil')
         # Complete view, CLS dropped: ``extract_feat``'s ``*_uni`` without running the fusion.
-        return {m: getattr(teacher, f'{m}_backbone')(inputs[m])[:, 1:] for m in MODALITIES}
+        return {m: drop_cls(getattr(teacher, f'{m}_backbone')(inputs[m])) for m in MODALITIES}

@@ -6,6 +6,7 @@ import torch.nn as nn
 from mmengine.logging import MMLogger
 
 from mavilkit.registry import MODELS
+from ..utils.tokens import drop_cls
 from .base import MODALITIES, BaseTargetGenerator, build_teacher, drop_submodules
 
 
@@ -59,13 +60,13 @@ class UniMAETarget(BaseTargetGenerator):
         self.audio_teacher = audio_teacher
         self.video_teacher = video_teacher
 
-    def setup(self, audio_backbone: nn.Module, video_backbone: nn.Module) -> None:
+    def setup(self, student: nn.Module) -> None:
         """Check the patch grids; ``out_dims`` = each teacher encoder's width."""
-        for name, student in (('audio', audio_backbone), ('video', video_backbone)):
+        for name in MODALITIES:
             backbone = getattr(self.teacher(name), f'{name}_backbone')
-            self.check_grid(student, backbone, name)
+            self.check_grid(getattr(student, f'{name}_backbone'), backbone, name)
             self.out_dims[name] = int(backbone.embed_dims)
 
     def compute_targets(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        return {m: getattr(self.teacher(m), f'{m}_backbone')(inputs[m])[:, 1:]
+        return {m: drop_cls(getattr(self.teacher(m), f'{m}_backbone')(inputs[m]))
                 for m in MODALITIES}

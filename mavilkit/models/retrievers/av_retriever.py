@@ -7,9 +7,10 @@ from mmengine.model import BaseModel
 
 from mavilkit.registry import MODELS
 from mavilkit.structures import AVDataSample
+from ..utils.builders import build_fusion_neck
 from ..utils.checkpoint import PretrainedInitMixin
-from .av_classifier import mean_pool
-from .finetune_masking import finetune_ids_keep
+from ..utils.masking import finetune_ids_keep
+from ..utils.tokens import mean_pool
 
 
 @MODELS.register_module()
@@ -65,11 +66,8 @@ class AVRetriever(PretrainedInitMixin, BaseModel):
                              f'{self.video_backbone.embed_dims})')
         self.neck = None
         if neck is not None:
-            neck = dict(neck)
-            if neck.get('type') in ('VanillaFusion', 'MBTFusion'):
-                neck.setdefault('embed_dims', self.audio_backbone.embed_dims)
-                neck.setdefault('num_heads', self.audio_backbone.num_heads)
-            self.neck = MODELS.build(neck)
+            self.neck = build_fusion_neck(neck, self.audio_backbone, self.video_backbone,
+                                          owner='AVRetriever')
         self.loss_module = MODELS.build(
             loss or dict(type='InfoNCELoss', temperature=0.1, symmetric=True))
         self.mask_ratios = dict(audio=tuple(audio_mask_ratios), video=tuple(video_mask_ratios))

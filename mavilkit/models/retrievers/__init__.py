@@ -1,0 +1,3 @@
+from .av_retriever import AVRetriever
+
+__all__ = ['AVRetriever']
