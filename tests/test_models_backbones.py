@@ -147,7 +147,7 @@ def test_imagenet_mae_shape_mismatch_is_a_clear_error(tmp_path):
 
 
 def test_audio_checkpoint_pos_embed_is_loaded_not_regenerated(tmp_path):
-    """docs/en/design.md, pitfall 6: a foreign (non-grid) pos_embed must come from the checkpoint."""
+    """docs/en/design.md, pitfall 6: a foreign (non-grid) pos_embed comes from the checkpoint."""
     register_checkpoint_loader()
     src = AudioViT('tiny', input_size=(64, 32))
     sd = src.state_dict()

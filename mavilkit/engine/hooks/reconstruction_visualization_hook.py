@@ -19,10 +19,10 @@ class ReconstructionVisualizationHook(Hook):
     Every ``interval`` training iterations, the model runs :meth:`MAViL.reconstruct` (one random
     masking, without gradient, in eval mode) on a fixed set of clips: the first ``max_samples``
     clips of the first training batch, so that successive images show the same clips. For each
-    clip it writes one image per modality with three rows: the original input, the masked input (removed
-    patches grey) and the decoder's output. Audio is drawn as a spectrogram (time to the right,
-    low frequencies at the bottom, viridis over the original's range); video as the frames side
-    by side, ImageNet normalisation undone. Images go to the runner's visualizer
+    clip it writes one image per modality with three rows: the original input, the masked input
+    (removed patches grey) and the decoder's output. Audio is drawn as a spectrogram (time to the
+    right, low frequencies at the bottom, viridis over the original's range); video as the frames
+    side by side, ImageNet normalisation undone. Images go to the runner's visualizer
     (``add_image``: TensorBoard with the default runtime) under
     ``reconstruction/{audio|video}_{k}`` and as PNG files to
     ``{work_dir}/{out_dir}/iter_{n}_{audio|video}_{k}.png``.

@@ -50,8 +50,8 @@ class BaseViT(PretrainedInitMixin, BaseModule):
     ``cls_token``, ``pos_embed``, ``blocks.{i}.*``, ``norm``), so MAE-family checkpoints load by
     name. ``pos_embed`` is a fixed but *persistent* buffer: it is saved in and loaded from
     checkpoints rather than regenerated, because released weights do not always use a plain grid
-    embedding (``docs/en/design.md``, pitfall 6: Audio-MAE's was built for an (8, 64) grid while its tokens lie
-    64 × 8).
+    embedding (``docs/en/design.md``, pitfall 6: Audio-MAE's was built for an (8, 64) grid
+    while its tokens lie 64 × 8).
 
     ``init_cfg=dict(type='Pretrained', checkpoint=PATH[, prefix='audio_backbone.'])`` loads by
     name through :func:`~mavilkit.models.utils.checkpoint.load_pretrained` (the same path under
