@@ -2,7 +2,6 @@
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
-import torch.nn as nn
 from mmengine.model import BaseModel
 
 from mavilkit.registry import MODELS
