@@ -9,6 +9,7 @@ from mmengine.model import BaseModule
 from mavilkit.registry import MODELS
 from ..utils.checkpoint import PretrainedInitMixin
 from ..utils.pos_embed import get_sincos_pos_embed
+from ..utils.tokens import drop_cls
 from ..utils.transformer import build_blocks, init_mae_weights, run_blocks
 
 
@@ -84,8 +85,8 @@ class MAEDecoder(PretrainedInitMixin, BaseModule):
                              f'{self.num_patches} patches')
         x = self.decoder_embed(x)
         mask_tokens = self.mask_token.expand(B, self.num_patches - num_visible, -1)
-        patches = torch.cat([x[:, 1:], mask_tokens], dim=1)
+        patches = torch.cat([drop_cls(x), mask_tokens], dim=1)
         patches = patches.gather(1, ids_restore.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
         x = torch.cat([x[:, :1], patches], dim=1) + self.pos_embed
         x = self.norm(run_blocks(self.blocks, x, self.with_cp and self.training))
-        return self.head(x[:, 1:])
+        return self.head(drop_cls(x))
