@@ -357,3 +357,52 @@ def test_missing_video_gives_black_frames(tmp_path):
     results = SampleVideoFrames(missing_modality='zeros')(dict(filename=path))
     assert results['imgs'].shape == (8, 224, 224, 3) and not results['imgs'].any()
     assert results['filled_modalities'] == ['video']
+
+
+# ------------------------------------------------------------------------- check tools
+def test_audioset_check_clips_reports_the_facts_of_each_rule(tmp_path):
+    """Four clips made to fall under known rules; the tool's counts and per-file CSV must
+    match what each file was made with."""
+    import csv
+    root = tmp_path / 'as'
+    (root / 'eval').mkdir(parents=True)
+    write_timed_video(root / 'eval' / 'vfr_0_10.mp4', VFR_PTS)               # VFR, no audio
+    write_av(root / 'eval' / 'av1_0_10.mp4', CONTAINERS[1][1], 'aac')       # AV1, stereo
+    write_layout(root / 'eval' / 'six_0_10.mp4', '5.1')                      # 5.1, no video
+    write_timed_video(root / 'eval' / 'late_0_10.mp4', list(range(45, 75)))  # starts at 1.5 s
+    # CRLF line ends (a BOM is the annotation readers' business, checked below on its own)
+    (root / 'eval_segments.csv').write_bytes(
+        b'# YTID, start_seconds, end_seconds, positive_labels\r\n'
+        + b''.join(f'{y}, 0.000, 10.000, "/m/a"\r\n'.encode()
+                   for y in ('vfr', 'av1', 'six', 'late', 'gone')))
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    out = subprocess.run([sys.executable, 'tools/data/audioset/check_clips.py', str(root),
+                          '--split', 'eval_segments.csv:eval'], capture_output=True, text=True,
+                         check=True, cwd=repo).stdout
+    assert 'BOM none' in out and '6 CRLF line ends' in out
+    assert '4 of 5 clips present' in out and '4 files probed' in out
+    assert 'variable frame rate (frames by timestamp): 1' in out
+    assert 'video first timestamp not 0: 1' in out
+    assert 'no audio stream (missing_modality): 2' in out
+    assert 'no video stream (missing_modality): 1' in out
+    assert 'video av1 1' in out and 'video h264 2' in out
+    assert 'audio channel layouts (downmix): 5.1 1, stereo 1' in out
+    with open(root / 'missing' / 'facts_eval_segments.csv', newline='') as f:
+        rows = {osp.basename(r['path']).split('_')[0]: r for r in csv.DictReader(f)}
+    assert rows['vfr']['frame_rate'] == 'variable' and rows['vfr']['num_frames'] == '175'
+    assert float(rows['vfr']['video_duration']) == pytest.approx(10.0)
+    assert rows['late']['frame_rate'] == 'constant'
+    assert float(rows['late']['video_start']) == pytest.approx(1.5)
+    assert float(rows['late']['video_duration']) == pytest.approx(1.0)
+    assert rows['six']['channel_layout'] == '5.1' and rows['six']['audio_codec'] == 'aac'
+    assert float(rows['av1']['audio_duration']) == pytest.approx(3.0, abs=0.05)
+
+
+def test_text_encoding_facts(tmp_path):
+    from mavilkit.datasets.media_info import text_encoding
+    path = tmp_path / 'a.csv'
+    path.write_bytes(b'\xef\xbb\xbfindex,mid,display_name\r\n0,/m/a,"A" \r\n1,/m/b,B\n')
+    assert text_encoding(str(path)) == dict(bom='utf-8', utf8=True, crlf=2, trailing_space=1)
+    path.write_bytes('x,y\n'.encode('utf-16'))
+    assert text_encoding(str(path))['bom'] == 'utf-16-le'
+    assert not text_encoding(str(path))['utf8']
