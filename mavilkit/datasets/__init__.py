@@ -8,7 +8,8 @@ from .vggsound import VGGSoundDataset
 
 __all__ = [
     'AudioSetDataset', 'parse_audioset_segments', 'AVJsonDataset', 'BaseAVDataset',
-    'find_missing', 'MediaReadError', 'MissingStreamError', 'DistributedWeightedSampler', 'label_balanced_weights',
+    'find_missing', 'MediaReadError', 'MissingStreamError', 'DistributedWeightedSampler',
+    'label_balanced_weights',
     'VGGSoundDataset'
 ]
 from .retrieval_list import RetrievalListDataset  # noqa: E402

@@ -156,7 +156,8 @@ def ffmpeg_downmix_gain(layout: str) -> float:
     """Sum of the coefficients of FFmpeg's unnormalised float downmix of ``layout`` to mono
     (1 for mono, √2 for stereo, 1 + √2 + 1 for 5.1): a constant 1 on every channel, downmixed
     without normalisation."""
-    channels = len(__import__('av').AudioLayout(layout).channels)
+    import av
+    channels = len(av.AudioLayout(layout).channels)
     ones = np.ones((4096, channels), np.float32)
     return float(np.median(downmix_array(ones, 16000, 16000, layout, normalise=False)))
 
