@@ -4,7 +4,10 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from tools.analysis import benchmark_train_step, get_model_info
+from tool_helpers import load_tool
+
+benchmark_train_step = load_tool('tools/analysis/benchmark_train_step.py')
+get_model_info = load_tool('tools/analysis/get_model_info.py')
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(REPO, 'configs', 'demo', 'mavil-s1_demo.py')

@@ -133,9 +133,16 @@ def test_audioset_configs_pin_the_paper():
     as20k = Config.fromfile(osp.join(CFG_DIR, 'audioset20k_finetune.py'))
     assert as20k.train_dataloader.sampler.type == 'DefaultSampler'
     assert as20k.train_dataloader.dataset.ann_file == 'balanced_train_segments.csv'
-    multi = Config.fromfile(osp.join(CFG_DIR, 'audioset_eval_multiclip.py'))
-    assert _pipeline(multi.test_dataloader.dataset.pipeline,
-                     'SampleVideoFrames')[0].num_clips == 10
+    # Table 11: validation on one clip, testing on 10 clips per video (A+V and video only).
+    for name in ('audioset_finetune.py', 'audioset20k_finetune.py', 'audioset_finetune_video.py',
+                 'audioset20k_finetune_video.py'):
+        cfg = Config.fromfile(osp.join(CFG_DIR, name))
+        for loader, clips in ((cfg.val_dataloader, 1), (cfg.test_dataloader, 10)):
+            assert _pipeline(loader.dataset.pipeline, 'SampleVideoFrames')[0].num_clips == clips
+    for name in ('audioset_finetune_audio.py', 'audioset20k_finetune_audio.py'):
+        cfg = Config.fromfile(osp.join(CFG_DIR, name))
+        for loader in (cfg.val_dataloader, cfg.test_dataloader):
+            assert not _pipeline(loader.dataset.pipeline, 'SampleVideoFrames')
 
 
 @pytest.mark.parametrize('name,stats,specaug,mixup,noise,target_length', [

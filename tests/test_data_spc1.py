@@ -187,7 +187,8 @@ def test_spc1_configs_follow_table10(root):
         assert loader.dataset.split == split and loader.dataset.task == 'spc1'
         assert loader.dataset.get('balance_classes', False) == (split == 'train')
     cfg = Config.fromfile(
-        osp.join(REPO, 'configs/finetune/mavil-ft_vit-b_audio_4xb64-10e_spc1.py'))
+        osp.join(REPO, 'configs/mavil/benchmarks/'
+                 'vit-base-p16_mavil-s2-as2m-pre_4xb64-coslr-10e_spc1-a.py'))
     assert cfg.model.head.num_classes == len(SPC1) and cfg.model.head.loss == 'bce'
     assert tuple(cfg.model.audio_backbone.input_size) == (128, 128)
     assert cfg.model.audio_backbone.init_cfg.crop_pos_embed

@@ -1,4 +1,5 @@
-"""Fine-tuning configs carry Table 10's numbers; the A+V config builds the ×0.5 video lr group."""
+"""Benchmark (fine-tuning) configs carry Table 10's numbers and are mapped to Tables 6-9 in their
+README; the A+V config builds the ×0.5 video lr group."""
 import glob
 import os.path as osp
 
@@ -6,7 +7,8 @@ import pytest
 from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CFG_DIR = osp.join(REPO, 'configs', 'finetune')
+CFG_DIR = osp.join(REPO, 'configs', 'mavil', 'benchmarks')
+PREFIX = 'vit-base-p16_mavil-s2-as2m-pre_'
 
 # dataset -> (base lr, total batch, epochs, warm-up epochs, mixup, loss, metric), Table 10
 TABLE10 = {
@@ -14,7 +16,7 @@ TABLE10 = {
     'as20k': (1e-3, 64, 60, 4, 0.5, 'bce', 'AudioSetMAP'),
     'vggsound': (2e-4, 256, 60, 4, 0.5, 'bce', 'Accuracy'),
     'esc50': (1e-3, 64, 60, 4, 0.0, 'ce', 'Accuracy'),
-    'speechcommands': (1e-3, 256, 10, 1, 0.5, 'bce', 'Accuracy'),
+    'spc2': (1e-3, 256, 10, 1, 0.5, 'bce', 'Accuracy'),
     'spc1': (1e-3, 256, 10, 1, 0.5, 'bce', 'Accuracy'),
 }
 # dataset -> (weighted sampling size or None, augmentation, SpecAug time/freq, multilabel,
@@ -24,33 +26,49 @@ TABLE10_DATA = {
     'as20k': (None, 'R', (192, 48), True, -4.268, 4.569),
     'vggsound': (200000, 'R+N', (192, 48), False, -5.189, 3.260),
     'esc50': (None, 'R', (96, 24), False, -6.627, 5.359),
-    'speechcommands': (None, 'R+N', (48, 48), False, -6.702, 5.448),
+    'spc2': (None, 'R+N', (48, 48), False, -6.702, 5.448),
     'spc1': (None, 'R+N', (48, 48), False, -6.702, 5.448),
 }
-CLASSIFIER_CONFIGS = sorted(glob.glob(osp.join(CFG_DIR, 'mavil-ft_*.py')))
+CLASSIFIER_CONFIGS = sorted(p for p in glob.glob(osp.join(CFG_DIR, '*.py'))
+                            if not p.endswith('-ret.py'))
+MODALITIES = {'a': 'audio', 'v': 'video', 'av': 'audio_video'}
+
+
+def parse_name(name):
+    """``{backbone}_{pre-training}_{N}xb{M}-coslr-{E}e_{dataset}-{a|v|av}.py`` → its fields."""
+    backbone, pretrain, schedule, task = name[:-3].split('_')
+    gpus, rest = schedule.split('xb')
+    per_gpu, _, epochs = rest.split('-')
+    dataset, modality = task.split('-')
+    return dict(backbone=backbone, pretrain=pretrain, gpus=int(gpus), per_gpu=int(per_gpu),
+                epochs=int(epochs[:-1]), dataset=dataset, modality=MODALITIES[modality])
 
 
 def test_every_table10_column_and_modality_has_a_config():
     names = [osp.basename(p) for p in CLASSIFIER_CONFIGS]
+    assert all(n.startswith(PREFIX) for n in names), names
+    tasks = {(parse_name(n)['dataset'], parse_name(n)['modality']) for n in names}
     for ds in ('as2m', 'as20k', 'vggsound'):
-        for mod in ('audio', 'video', 'av'):
-            assert any(f'_{mod}_' in n and n.endswith(f'_{ds}.py') for n in names), (ds, mod)
-    assert any(n.endswith('_esc50.py') for n in names)
-    assert any(n.endswith('_speechcommands.py') for n in names)
-    assert any(n.endswith('_spc1.py') for n in names)
+        for mod in ('audio', 'video', 'audio_video'):
+            assert (ds, mod) in tasks
+    for ds in ('esc50', 'spc1', 'spc2'):
+        assert (ds, 'audio') in tasks
     for ds in ('msrvtt', 'youcook'):
-        assert osp.isfile(osp.join(CFG_DIR, f'mavil-ret_vit-b_8xb8-10e_{ds}.py'))
-        assert osp.isfile(osp.join(CFG_DIR, f'mavil-ret_vit-b_zeroshot_{ds}.py'))
+        assert osp.isfile(osp.join(CFG_DIR, f'{PREFIX}8xb8-coslr-10e_{ds}-ret.py'))
+        assert osp.isfile(osp.join(CFG_DIR, f'{PREFIX}zeroshot_{ds}-ret.py'))
 
 
 @pytest.mark.parametrize('path', CLASSIFIER_CONFIGS, ids=osp.basename)
 def test_table10_numbers(path):
-    name = osp.basename(path)
-    ds = name[:-3].split('_')[-1]
+    fields = parse_name(osp.basename(path))
+    ds = fields['dataset']
     lr, batch, epochs, warmup, mixup, loss, metric = TABLE10[ds]
     cfg = Config.fromfile(path)
-    gpus, per_gpu = name.split('_')[3].split('-')[0].split('xb')
-    assert int(gpus) * int(per_gpu) == batch and cfg.train_dataloader.batch_size == int(per_gpu)
+    assert fields['gpus'] * fields['per_gpu'] == batch
+    assert cfg.train_dataloader.batch_size == fields['per_gpu']
+    assert fields['epochs'] == epochs and cfg.model.modality == fields['modality']
+    assert cfg.model.init_cfg is not None or \
+        cfg.model.audio_backbone.init_cfg.type == 'Pretrained'  # fine-tunes from a checkpoint
     assert cfg.optim_wrapper.optimizer.lr == lr
     assert cfg.optim_wrapper.optimizer.betas == (0.9, 0.95)
     assert cfg.optim_wrapper.optimizer.weight_decay == 1e-5
@@ -66,10 +84,9 @@ def test_table10_numbers(path):
         backbone = cfg.model.get(f'{branch}_backbone')
         if branch in mod:
             assert backbone.drop_path_rate == 0.1
+            assert tuple(cfg.model[f'{branch}_mask_ratios']) == (0.2, 0.2)
         else:
             assert backbone is None
-    assert tuple(cfg.model.audio_mask_ratios) == (0.2, 0.2)
-    assert tuple(cfg.model.video_mask_ratios) == (0.2, 0.2)
     custom = cfg.optim_wrapper.paramwise_cfg.get('custom_keys', {})
     if mod == 'audio_video':
         assert cfg.model.fusion.num_layers == 3 and cfg.model.fusion.drop_path_rate == 0.1
@@ -123,7 +140,7 @@ def test_av_config_builds_the_half_lr_video_group():
     from mavilkit.registry import MODELS
     from mavilkit.utils import register_all_modules
     register_all_modules()
-    cfg = Config.fromfile(osp.join(CFG_DIR, 'mavil-ft_vit-b_av_8xb8-60e_as20k.py'))
+    cfg = Config.fromfile(osp.join(CFG_DIR, f'{PREFIX}8xb8-coslr-60e_as20k-av.py'))
     model_cfg = dict(cfg.model, init_cfg=None)
     tiny = dict(arch='tiny')  # the real ViT-B structure is the same, only smaller
     model_cfg['audio_backbone'] = dict(model_cfg['audio_backbone'], **tiny)
@@ -136,3 +153,39 @@ def test_av_config_builds_the_half_lr_video_group():
             lrs[p] = group['lr']
     for n, p in model.named_parameters():
         assert lrs[p] == pytest.approx(1e-3 * (0.5 if n.startswith('video_backbone.') else 1)), n
+
+
+# config → paper number of its README row (Tables 6-9, MAViL stage-2 row; None: not in the paper)
+PAPER = {
+    '8xb8-coslr-60e_as20k-a': 40.7, '8xb8-coslr-60e_as20k-v': 24.1,
+    '8xb8-coslr-60e_as20k-av': 44.3, '64xb8-coslr-100e_as2m-a': 48.4,
+    '64xb8-coslr-100e_as2m-v': 30.2, '64xb8-coslr-100e_as2m-av': 53.1,
+    '32xb8-coslr-60e_vggsound-a': 60.8, '32xb8-coslr-60e_vggsound-v': 50.9,
+    '32xb8-coslr-60e_vggsound-av': 67.1, '4xb16-coslr-60e_esc50-a': 94.3,
+    '4xb64-coslr-10e_spc1-a': 97.4, '4xb64-coslr-10e_spc2-a': None,
+    '8xb8-coslr-10e_msrvtt-ret': 22.2, '8xb8-coslr-10e_youcook-ret': 31.3,
+    'zeroshot_msrvtt-ret': None, 'zeroshot_youcook-ret': None,
+}
+
+
+def test_readme_maps_every_benchmark_config_to_its_table_cell():
+    on_disk = {osp.basename(p) for p in glob.glob(osp.join(CFG_DIR, '*.py'))}
+    assert on_disk == {f'{PREFIX}{k}.py' for k in PAPER}
+    with open(osp.join(CFG_DIR, 'README.md'), encoding='utf-8') as f:
+        rows = {line.split('`')[1]: line for line in f if line.startswith('| `')}
+    assert set(rows) == on_disk
+    for key, number in PAPER.items():
+        row = rows[f'{PREFIX}{key}.py']
+        cells = [c.strip() for c in row.strip().strip('|').split('|')]
+        assert cells[2] == ('not reported' if number is None else str(number)), row
+
+
+def test_named_fbank_statistics_are_table10s():
+    """The config's named statistics are Table 10's and the library's defaults."""
+    from mavilkit.datasets.transforms.audio import FBANK_STATS
+    stats = Config.fromfile(
+        osp.join(REPO, 'configs', '_base_', 'datasets', 'av_transforms.py')).fbank_stats
+    table10 = {'audioset': (-4.268, 4.569), 'vggsound': (-5.189, 3.260),
+               'esc50': (-6.627, 5.359), 'speechcommands': (-6.702, 5.448)}
+    for name, (mean, std) in table10.items():
+        assert (stats[name].mean, stats[name].std) == (mean, std) == FBANK_STATS[name]

@@ -11,7 +11,9 @@ from mmengine.dataset import pseudo_collate
 from data_helpers import demo_dataset_cfg, make_demo_data
 from mavilkit.registry import DATASETS, MODELS
 from mavilkit.utils import register_all_modules
-from tools.analysis import extract_features
+from tool_helpers import load_tool
+
+extract_features = load_tool('tools/analysis/extract_features.py')
 
 register_all_modules()
 

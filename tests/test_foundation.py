@@ -181,10 +181,9 @@ def test_worker_augmentation_streams_change_every_epoch():
 
 
 def test_train_tool_sets_worker_init_fn(tmp_path):
-    sys.path.insert(0, REPO)
     from mmengine.config import Config
 
-    from tools.train import build_runner
+    from mavilkit.apis import build_runner
     cfg = Config.fromfile(write_toy_config(tmp_path, 1))
     cfg.train_dataloader.num_workers = 2
     cfg.work_dir = str(tmp_path / 'w')

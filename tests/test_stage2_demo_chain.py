@@ -6,7 +6,9 @@ import torch
 from mmengine.config import Config
 
 from data_helpers import make_demo_data
-from tools.train import main as train_main
+from tool_helpers import load_tool
+
+train_main = load_tool('tools/train.py').main
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 S1 = osp.join('configs', 'demo', 'mavil-s1_demo.py')

@@ -8,8 +8,8 @@ from mmengine.config import Config, DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
+from mavilkit.apis import build_runner, default_work_dir  # noqa: E402
 from mavilkit.utils import add_trusted_root, destroy_distributed  # noqa: E402
-from tools.train import build_runner  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -40,7 +40,7 @@ def main(argv=None):
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = default_work_dir(args.config)
     # The user names this checkpoint explicitly: it may hold our full training state.
     add_trusted_root(osp.dirname(osp.abspath(args.checkpoint)))
     cfg.load_from = args.checkpoint

@@ -5,13 +5,11 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
-from mavilkit.utils import (add_trusted_root, cpu_ddp_wrapper_cfg,  # noqa: E402
-                            destroy_distributed, init_distributed, register_all_modules,
-                            resolve_dist_cfg)
+from mavilkit.apis import build_runner, default_work_dir  # noqa: E402
+from mavilkit.utils import add_trusted_root, destroy_distributed  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -51,7 +49,7 @@ def merge_args(cfg: Config, args) -> Config:
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = default_work_dir(args.config)
 
     if args.amp:
         import torch
@@ -77,35 +75,6 @@ def merge_args(cfg: Config, args) -> Config:
 
     cfg.launcher = args.launcher
     return cfg
-
-
-def build_runner(cfg: Config) -> Runner:
-    """Prepare the environment (checkpoint loader, process group) and build the Runner."""
-    register_all_modules()
-    add_trusted_root(cfg.work_dir)
-    cfg.env_cfg = resolve_dist_cfg(dict(cfg.get('env_cfg', {})))
-    # Exact resumption needs the RNG states in every checkpoint, whatever custom_hooks a
-    # config sets.
-    custom_hooks = list(cfg.get('custom_hooks', None) or [])
-    if not any(h.get('type') in ('RNGStateHook', 'mavilkit.RNGStateHook') for h in custom_hooks):
-        custom_hooks.append(dict(type='RNGStateHook'))
-    cfg.custom_hooks = custom_hooks
-    # Augmentation streams of dataloader workers that change every epoch (see av_worker_init_fn).
-    seed = (cfg.get('randomness') or {}).get('seed', 0) or 0
-    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        loader = cfg.get(name)
-        if isinstance(loader, dict) and loader.get('num_workers', 0) > 0:
-            loader.setdefault('worker_init_fn', dict(type='mavilkit.av_worker_init_fn', seed=seed))
-    if cfg.launcher != 'none':
-        import torch
-        init_distributed(cfg.launcher, **cfg.env_cfg['dist_cfg'])
-        if not torch.cuda.is_available() and cfg.get('model_wrapper_cfg') is None \
-                and cfg.get('strategy') is None:
-            cfg.model_wrapper_cfg = cpu_ddp_wrapper_cfg()
-    if 'runner_type' not in cfg:
-        return Runner.from_cfg(cfg)
-    from mavilkit.registry import RUNNERS
-    return RUNNERS.build(cfg)
 
 
 def main(argv=None):

@@ -10,7 +10,7 @@ default_hooks = dict(
     bad_media=dict(type='BadMediaHook'),
 )
 
-# The Runner resolves backend='auto' (tools/train.py): nccl on GPUs, gloo on CPUs.
+# mavilkit.apis.build_runner resolves backend='auto': nccl on GPUs, gloo on CPUs.
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
@@ -32,5 +32,6 @@ resume = False
 # rank from rank 0's weights).
 randomness = dict(seed=0, deterministic=False, diff_rank_seed=True)
 
-# Resumed runs continue the random draws (masking, mixup, worker seeds) exactly.
-custom_hooks = [dict(type='RNGStateHook')]
+# No custom hooks here: mavilkit.apis.build_runner (tools/train.py, tools/test.py) adds the
+# RNGStateHook to every run, whatever `custom_hooks` a config sets, so that resumed runs continue
+# the random draws (masking, mixup, worker seeds) exactly.

@@ -15,5 +15,5 @@ model = dict(
         norm_target=False),
     raw_weight=0.)
 
-# Reconstruction images need raw targets; stage 2 predicts features.
-custom_hooks = [dict(type='RNGStateHook')]
+# No reconstruction images: they need raw targets, and stage 2 predicts features.
+custom_hooks = []

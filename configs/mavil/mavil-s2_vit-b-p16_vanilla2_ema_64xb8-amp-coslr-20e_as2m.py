@@ -16,4 +16,5 @@ model = dict(
         var_check_after=5000),
     raw_weight=1.0)
 
-custom_hooks = [dict(type='RNGStateHook')]
+# No reconstruction images: the stage-1 hook would draw the raw-target decoders only.
+custom_hooks = []

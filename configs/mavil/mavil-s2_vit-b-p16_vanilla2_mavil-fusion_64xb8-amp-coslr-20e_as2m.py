@@ -21,5 +21,5 @@ model = dict(
     inter_weight=0.1,
     intra_weight=0.01)
 
-# Reconstruction images need raw targets; stage 2 predicts features.
-custom_hooks = [dict(type='RNGStateHook')]
+# No reconstruction images: they need raw targets, and stage 2 predicts features.
+custom_hooks = []

@@ -1,15 +1,8 @@
-# AudioSet-20K fine-tuning data (Table 10 "AS-20K"): balanced training segments, shuffled (no
-# weighted sampling), random start + cyclic roll, SpecAug 192/48, mixup 0.5; evaluation on
-# eval_segments.csv.
+# AudioSet-20K fine-tuning data, audio + video (Table 10 "AS-20K"): audioset_finetune.py with the
+# balanced training segments only, shuffled (no weighted sampling); same augmentation (random
+# start + cyclic roll, SpecAug 192/48, mixup 0.5) and evaluation (eval_segments.csv, mAP).
 _base_ = ['./audioset_finetune.py']
 
 train_dataloader = dict(
     sampler=dict(_delete_=True, type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        _delete_=True,
-        type='AudioSetDataset',
-        data_root={{_base_.data_root}},
-        label_file={{_base_.label_file}},
-        ann_file='balanced_train_segments.csv',
-        data_prefix=dict(video='balanced_train'),
-        pipeline={{_base_.train_pipeline}}))
+    dataset=dict(_delete_=True, **_base_.train_splits[0], pipeline=_base_.train_pipeline))

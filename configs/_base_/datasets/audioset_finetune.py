@@ -1,52 +1,60 @@
-# AudioSet-2M fine-tuning data (Table 10 "AS-2M"): balanced + unbalanced training segments drawn
-# by the distributed weighted sampler (200,000 clips per epoch, Appendix B), random start +
-# cyclic roll with magnitude augmentation (§4.2), SpecAug 192/48, mixup 0.5; evaluation on
-# eval_segments.csv with the test view (middle 4 s, resize + centre crop).
+# AudioSet-2M fine-tuning data, audio + video (Table 10 "AS-2M"): balanced + unbalanced training
+# segments drawn by the distributed weighted sampler (200,000 clips per epoch, Appendix B), random
+# start + cyclic roll with magnitude augmentation (§4.2), SpecAug 192/48, mixup 0.5; validation on
+# eval_segments.csv with one test view (middle 4 s, resize + centre crop), testing with 10 clips
+# per video (Table 11). mAP metric.
+_base_ = ['./av_transforms.py']
+
 data_root = 'data/audioset/'
 label_file = 'class_labels_indices.csv'
+fbank = dict(type='AudioFbank', target_length=1024, num_mel_bins=128,
+             **_base_.fbank_stats.audioset)
 
-train_pipeline = [
-    dict(type='LoadAudio', sample_rate=16000),
+audio_train_transforms = [
+    _base_.load_audio,
     dict(type='AudioRandomRoll', magnitude_aug=True),
-    dict(type='AudioFbank', target_length=1024, num_mel_bins=128, mean=-4.268, std=4.569),
+    fbank,
     dict(type='SpecAugment', time_mask_param=192, freq_mask_param=48),
-    dict(type='SampleVideoFrames', clip_len=8, frame_rate=2),
-    dict(type='VideoRandomResizedCrop', size=224, scale=(0.2, 1.0)),
-    dict(type='VideoFlip', flip_ratio=0.5),
-    dict(type='PackAVInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadAudio', sample_rate=16000),
-    dict(type='AudioFbank', target_length=1024, num_mel_bins=128, mean=-4.268, std=4.569),
-    dict(type='SampleVideoFrames', clip_len=8, frame_rate=2, num_clips=1, test_mode=True),
-    dict(type='VideoResizeCenterCrop', size=224),
-    dict(type='PackAVInputs'),
-]
+audio_test_transforms = [_base_.load_audio, fbank]
 
+# Audio + video (the loaders below); audio only (the `_audio` variant).
+train_pipeline = [*audio_train_transforms, *_base_.video_train_transforms, _base_.pack_inputs]
+test_pipeline = [*audio_test_transforms, *_base_.video_test_transforms, _base_.pack_inputs]
+multiclip_test_pipeline = [
+    *audio_test_transforms, *_base_.video_multiclip_test_transforms, _base_.pack_inputs
+]
+audio_train_pipeline = [*audio_train_transforms, _base_.pack_inputs]
+audio_test_pipeline = [*audio_test_transforms, _base_.pack_inputs]
+
+# One AudioSetDataset per segment CSV; the splits differ in `ann_file` and clip folder.
+audioset_dataset = dict(type='AudioSetDataset', data_root=data_root, label_file=label_file)
+train_splits = [
+    dict(audioset_dataset, ann_file='balanced_train_segments.csv',
+         data_prefix=dict(video='balanced_train')),
+    dict(audioset_dataset, ann_file='unbalanced_train_segments.csv',
+         data_prefix=dict(video='unbalanced_train')),
+]
 train_dataloader = dict(
     batch_size=8,
     num_workers=8,
     persistent_workers=True,
     pin_memory=True,
     sampler=dict(type='DistributedWeightedSampler', num_samples=200000),
-    dataset=dict(
-        type='ConcatDataset',
-        datasets=[
-            dict(type='AudioSetDataset', data_root=data_root, label_file=label_file,
-                 ann_file='balanced_train_segments.csv',
-                 data_prefix=dict(video='balanced_train'), pipeline=train_pipeline),
-            dict(type='AudioSetDataset', data_root=data_root, label_file=label_file,
-                 ann_file='unbalanced_train_segments.csv',
-                 data_prefix=dict(video='unbalanced_train'), pipeline=train_pipeline),
-        ]))
+    dataset=dict(type='ConcatDataset',
+                 datasets=[dict(split, pipeline=train_pipeline) for split in train_splits]))
 val_dataloader = dict(
     batch_size=8,
     num_workers=8,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='AudioSetDataset', data_root=data_root, label_file=label_file,
-                 ann_file='eval_segments.csv', data_prefix=dict(video='eval'),
+    dataset=dict(audioset_dataset, ann_file='eval_segments.csv', data_prefix=dict(video='eval'),
                  pipeline=test_pipeline, test_mode=True))
-test_dataloader = val_dataloader
+# 10 clips of 8×224×224 per video: 2 videos per GPU.
+test_dataloader = dict(val_dataloader, batch_size=2,
+                       dataset=dict(val_dataloader['dataset'], pipeline=multiclip_test_pipeline))
 
 data_preprocessor = dict(type='AVDataPreprocessor', mixup_alpha=0.5)
+
+val_evaluator = dict(type='AudioSetMAP')
+test_evaluator = val_evaluator

@@ -5,19 +5,23 @@
 # Layout: data/audioset/{*_segments.csv, class_labels_indices.csv, balanced_train/,
 # unbalanced_train/, eval/} with clips named {ytid}_{start}_{end}.mp4 (see
 # docs/en/user_guides/dataset_prepare.md).
+_base_ = ['./av_transforms.py']
+
 data_root = 'data/audioset/'
 label_file = 'class_labels_indices.csv'
+fbank = dict(type='AudioFbank', target_length=1024, num_mel_bins=128,
+             **_base_.fbank_stats.audioset)
 
 train_pipeline = [
-    dict(type='LoadAudio', sample_rate=16000),
+    _base_.load_audio,
     dict(type='AudioRandomRoll'),
-    dict(type='AudioFbank', target_length=1024, num_mel_bins=128, mean=-4.268, std=4.569),
-    dict(type='SampleVideoFrames', clip_len=8, frame_rate=2),
-    dict(type='VideoRandomResizedCrop', size=224, scale=(0.2, 1.0)),
-    dict(type='VideoFlip', flip_ratio=0.5),
-    dict(type='PackAVInputs'),
+    fbank,
+    *_base_.video_train_transforms,
+    _base_.pack_inputs,
 ]
 
+# One AudioSetDataset per segment CSV; the splits differ in `ann_file` and clip folder.
+audioset_dataset = dict(type='AudioSetDataset', data_root=data_root, label_file=label_file)
 train_dataloader = dict(
     batch_size=8,
     num_workers=8,
@@ -27,11 +31,9 @@ train_dataloader = dict(
     dataset=dict(
         type='ConcatDataset',
         datasets=[
-            dict(type='AudioSetDataset', data_root=data_root, label_file=label_file,
-                 ann_file='balanced_train_segments.csv',
+            dict(audioset_dataset, ann_file='balanced_train_segments.csv',
                  data_prefix=dict(video='balanced_train'), pipeline=train_pipeline),
-            dict(type='AudioSetDataset', data_root=data_root, label_file=label_file,
-                 ann_file='unbalanced_train_segments.csv',
+            dict(audioset_dataset, ann_file='unbalanced_train_segments.csv',
                  data_prefix=dict(video='unbalanced_train'), pipeline=train_pipeline),
         ]))
 

@@ -1,45 +1,52 @@
-# VGGSound fine-tuning data (Table 10 "VGGSound"): vggsound.csv as released, weighted sampling
-# of 200,000 clips per epoch, random start + cyclic roll with magnitude augmentation ("R") and
-# 20 dB noise ("N"), SpecAug 192/48, mixup 0.5, VGGSound statistics (-5.189, 3.260).
+# VGGSound fine-tuning data, audio + video (Table 10 "VGGSound"): vggsound.csv as released,
+# weighted sampling of 200,000 clips per epoch, random start + cyclic roll with magnitude
+# augmentation ("R") and 20 dB noise ("N"), SpecAug 192/48, mixup 0.5, VGGSound statistics;
+# validation with one test view, testing with 10 clips per video (Table 11); top-1/5 accuracy.
 # Layout: data/vggsound/{vggsound.csv, video/{ytid}_{start:06d}.mp4}.
-data_root = 'data/vggsound/'
-fbank = dict(type='AudioFbank', target_length=1024, num_mel_bins=128, mean=-5.189, std=3.260)
+_base_ = ['./av_transforms.py']
 
-train_pipeline = [
-    dict(type='LoadAudio', sample_rate=16000),
+data_root = 'data/vggsound/'
+fbank = dict(type='AudioFbank', target_length=1024, num_mel_bins=128,
+             **_base_.fbank_stats.vggsound)
+
+audio_train_transforms = [
+    _base_.load_audio,
     dict(type='AudioRandomRoll', magnitude_aug=True),
     dict(type='AudioAddNoise', snr_db=20.),
     fbank,
     dict(type='SpecAugment', time_mask_param=192, freq_mask_param=48),
-    dict(type='SampleVideoFrames', clip_len=8, frame_rate=2),
-    dict(type='VideoRandomResizedCrop', size=224, scale=(0.2, 1.0)),
-    dict(type='VideoFlip', flip_ratio=0.5),
-    dict(type='PackAVInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadAudio', sample_rate=16000),
-    fbank,
-    dict(type='SampleVideoFrames', clip_len=8, frame_rate=2, test_mode=True),
-    dict(type='VideoResizeCenterCrop', size=224),
-    dict(type='PackAVInputs'),
-]
+audio_test_transforms = [_base_.load_audio, fbank]
 
+# Audio + video (the loaders below); audio only (the `_audio` variant).
+train_pipeline = [*audio_train_transforms, *_base_.video_train_transforms, _base_.pack_inputs]
+test_pipeline = [*audio_test_transforms, *_base_.video_test_transforms, _base_.pack_inputs]
+multiclip_test_pipeline = [
+    *audio_test_transforms, *_base_.video_multiclip_test_transforms, _base_.pack_inputs
+]
+audio_train_pipeline = [*audio_train_transforms, _base_.pack_inputs]
+audio_test_pipeline = [*audio_test_transforms, _base_.pack_inputs]
+
+vggsound_dataset = dict(type='VGGSoundDataset', data_root=data_root, ann_file='vggsound.csv',
+                        data_prefix=dict(video='video'))
 train_dataloader = dict(
     batch_size=8,
     num_workers=8,
     persistent_workers=True,
     pin_memory=True,
     sampler=dict(type='DistributedWeightedSampler', num_samples=200000),
-    dataset=dict(type='VGGSoundDataset', data_root=data_root, ann_file='vggsound.csv',
-                 split='train', data_prefix=dict(video='video'), pipeline=train_pipeline))
+    dataset=dict(vggsound_dataset, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
     num_workers=8,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='VGGSoundDataset', data_root=data_root, ann_file='vggsound.csv',
-                 split='test', data_prefix=dict(video='video'), pipeline=test_pipeline,
-                 test_mode=True))
-test_dataloader = val_dataloader
+    dataset=dict(vggsound_dataset, split='test', pipeline=test_pipeline, test_mode=True))
+# 10 clips of 8×224×224 per video: 2 videos per GPU.
+test_dataloader = dict(val_dataloader, batch_size=2,
+                       dataset=dict(val_dataloader['dataset'], pipeline=multiclip_test_pipeline))
 
 data_preprocessor = dict(type='AVDataPreprocessor', mixup_alpha=0.5)
+
+val_evaluator = dict(type='Accuracy', topk=(1, 5))
+test_evaluator = val_evaluator

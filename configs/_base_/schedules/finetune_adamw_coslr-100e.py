@@ -1,24 +1,10 @@
-# Fine-tuning schedule of Table 10 (AS-2M columns): AdamW β = (0.9, 0.95),
-# weight decay 1e-5, 20 linear warm-up epochs, then half-cycle cosine decay to 1e-6,
-# 100 epochs, no gradient clipping. The lr given in a config is the base lr for a total
-# batch of 256 (lr_eff = lr_base · batch / 256, Appendix B); auto_scale_lr applies it to
-# the real total batch. Norms, biases, position embeddings and CLS tokens get no weight
-# decay (LayerDecayOptimWrapperConstructor; layer-wise lr decay is off, as in Table 10).
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=2e-4, betas=(0.9, 0.95), weight_decay=1e-5),
-    constructor='LayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(layer_decay_rate=1.0))
+# Fine-tuning schedule of Table 10 (AS-2M column): finetune_adamw_coslr-60e.py with base lr 2e-4,
+# 20 linear warm-up epochs, then half-cycle cosine decay to 1e-6 until epoch 100.
+_base_ = ['./finetune_adamw_coslr-60e.py']
 
+optim_wrapper = dict(optimizer=dict(lr=2e-4))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=20,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=80, eta_min=1e-6, by_epoch=True, begin=20,
-         end=100, convert_to_iter_based=True),
+    dict(_base_.param_scheduler[0], end=20),
+    dict(_base_.param_scheduler[1], T_max=80, begin=20, end=100),
 ]
-
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100, val_interval=10)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-
-auto_scale_lr = dict(base_batch_size=256, enable=True)
+train_cfg = dict(max_epochs=100, val_interval=10)

@@ -1,9 +1,10 @@
 # Fine-tuning schedule of Table 10 (AS-20K, VGGSound, ESC-50 columns): AdamW β = (0.9, 0.95),
-# weight decay 1e-5, 4 linear warm-up epochs, then half-cycle cosine decay to 1e-6,
-# 60 epochs, no gradient clipping. The lr given in a config is the base lr for a total
-# batch of 256 (lr_eff = lr_base · batch / 256, Appendix B); auto_scale_lr applies it to
-# the real total batch. Norms, biases, position embeddings and CLS tokens get no weight
-# decay (LayerDecayOptimWrapperConstructor; layer-wise lr decay is off, as in Table 10).
+# weight decay 1e-5, 4 linear warm-up epochs, then half-cycle cosine decay to 1e-6, 60 epochs,
+# no gradient clipping; base lr 1e-3. The lr given in a config is the base lr for a total batch
+# of 256 (lr_eff = lr_base · batch / 256, Appendix B); auto_scale_lr applies it to the real total
+# batch. Norms, biases, position embeddings and CLS tokens get no weight decay
+# (LayerDecayOptimWrapperConstructor; layer-wise lr decay is off, as in Table 10).
+# finetune_adamw_coslr-{10e,100e}.py change the lengths.
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=1e-5),

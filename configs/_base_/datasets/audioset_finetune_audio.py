@@ -1,0 +1,8 @@
+# AudioSet-2M fine-tuning data, audio only (no video decoding): audioset_finetune.py with its
+# audio pipelines; one view per clip in validation and testing.
+_base_ = ['./audioset_finetune.py']
+
+train_dataloader = dict(dataset=dict(
+    datasets=[dict(split, pipeline=_base_.audio_train_pipeline) for split in _base_.train_splits]))
+val_dataloader = dict(dataset=dict(pipeline=_base_.audio_test_pipeline))
+test_dataloader = dict(batch_size=8, dataset=dict(pipeline=_base_.audio_test_pipeline))

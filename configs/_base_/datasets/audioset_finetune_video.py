@@ -1,0 +1,8 @@
+# AudioSet-2M fine-tuning data, video only (no audio decoding): audioset_finetune.py with the video
+# pipelines of av_transforms.py; one clip per video in validation, 10 in testing (Table 11).
+_base_ = ['./audioset_finetune.py']
+
+train_dataloader = dict(dataset=dict(
+    datasets=[dict(split, pipeline=_base_.video_train_pipeline) for split in _base_.train_splits]))
+val_dataloader = dict(dataset=dict(pipeline=_base_.video_test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=_base_.video_multiclip_test_pipeline))

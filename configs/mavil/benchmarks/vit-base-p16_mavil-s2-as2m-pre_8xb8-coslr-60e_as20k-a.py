@@ -1,0 +1,8 @@
+_base_ = [
+    '../../_base_/models/mavil_vit-b_audio-cls.py',
+    '../../_base_/datasets/audioset20k_finetune_audio.py',
+    '../../_base_/schedules/finetune_adamw_coslr-60e.py',
+    '../../_base_/default_runtime.py',
+]
+# Fine-tunes the MAViL (stage-2, AS-2M) audio encoder on AudioSet-20K, audio only (Table 6,
+# AS-20K A). Table 10 "AS-20K": base lr 1e-3, batch 64 = 8 GPUs × 8, 60 epochs, mixup 0.5, BCE.
