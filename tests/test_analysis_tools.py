@@ -1,4 +1,5 @@
 """tools/analysis: get_model_info and benchmark_train_step on the demo config."""
+import json
 import os.path as osp
 
 import pytest
@@ -11,6 +12,7 @@ get_model_info = load_tool('tools/analysis/get_model_info.py')
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(REPO, 'configs', 'demo', 'mavil-s1_demo.py')
+DEMO_S2 = osp.join(REPO, 'configs', 'demo', 'mavil-s2_demo.py')
 
 
 def test_get_model_info_demo(capsys):
@@ -36,9 +38,35 @@ def test_get_model_info_demo(capsys):
     assert 'training step (fwd+bwd)' in out and 'encoder input' in out
 
 
-def test_benchmark_demo():
-    result = benchmark_train_step.main([DEMO, '--batch-size', '2', '--iters', '1',
-                                        '--warmup', '1', '--device', 'cpu'])
-    assert result['samples_per_s'] > 0 and result['peak_mem_mib'] > 0
+def test_benchmark_demo(tmp_path):
+    out = str(tmp_path / 'bench.json')
+    rows = benchmark_train_step.main([DEMO, DEMO_S2, '--random-teacher', '--batch-size', '2',
+                                      '--iters', '1', '--warmup', '1', '--device', 'cpu',
+                                      '--json', out])
+    with open(out) as f:
+        assert json.load(f) == rows
+    s1, s2 = rows
+    for row in rows:
+        assert row['samples_per_s'] > 0 and row['peak_mem_mib'] > 0 and row['saved_mib'] > 0
+        # achieved TFLOP/s = FLOPs of the step (counted independently below) / step time
+        cfg = Config.fromfile(DEMO if row is s1 else DEMO_S2)
+        flops = get_model_info.train_step_flops(get_model_info.build_model(
+            benchmark_train_step.write_random_teacher(cfg, str(tmp_path)), 'meta'), 2, 'meta')
+        assert row['tflops'] == pytest.approx(flops['train_step'] / row['s_per_iter'] / 1e12)
+        # on a CPU the MFU is against the matmul peak measured in the same run
+        assert row['peak_source'] == 'measured matmul peak'
+        assert row['mfu'] == pytest.approx(row['tflops'] / row['measured_matmul_tflops'])
+        assert row['sdpa'] == '_scaled_dot_product_flash_attention_for_cpu' or \
+            row['sdpa'].startswith('math')
+    assert s1['teacher_s'] == 0 and s1['teacher_flop_share'] == 0
+    assert 0 < s2['teacher_time_share'] < 1 and 0 < s2['teacher_flop_share'] < 1
     with pytest.raises(ValueError, match='CUDA'):
         benchmark_train_step.main([DEMO, '--amp', '--device', 'cpu', '--iters', '1'])
+
+
+def test_known_peaks():
+    peak = benchmark_train_step.known_peak
+    assert peak('NVIDIA H200', 'bf16') == 989.4 and peak('NVIDIA H100 80GB HBM3', 'tf32') == 494.7
+    assert peak('NVIDIA H100 PCIe', 'bf16') == 756.0
+    assert peak('NVIDIA A100-SXM4-80GB', 'tf32') == 156.0
+    assert peak('NVIDIA GeForce RTX 4090', 'bf16') is None

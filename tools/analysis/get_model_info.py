@@ -1,12 +1,19 @@
 """Parameters, tokens and training FLOPs of a pre-training config.
 
-``python tools/analysis/get_model_info.py CONFIG [--batch-size 1] [--device cpu]``
+``python tools/analysis/get_model_info.py CONFIG [--batch-size 1] [--device meta]``
 
 Prints the parameters of each top-level part of the model (encoders f_a, f_v, fusion g_av,
 decoders, ...), the tokens per modality (all patches; visible tokens after masking, with and
 without CLS; the intra-modal second view) and the FLOPs of one training step (forward + backward
 of ``forward(mode='loss')``) counted by ``torch.utils.flop_counter.FlopCounterMode`` on a random
 batch. A multiply-add counts as 2 FLOPs. Weights are not loaded (``init_cfg`` is not applied).
+
+Attention is counted as *model* FLOPs on every device: ``2·2·N²·D`` per layer and sequence
+forward (``QKᵀ`` and ``AV``), twice that backward. ``FlopCounterMode`` has no formula for the
+CPU kernel (``_scaled_dot_product_flash_attention_for_cpu``), and its GPU flash formula adds
+the backward's recomputation of ``QKᵀ``; :func:`attention_flop_mapping` replaces both. The
+default device ``meta`` builds and runs the model without memory or arithmetic (shapes only), so
+even ViT-L counts in seconds.
 """
 import argparse
 import os.path as osp
@@ -15,7 +22,7 @@ from typing import Dict
 
 import torch
 from mmengine.config import Config, DictAction
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
@@ -23,7 +30,10 @@ from mavilkit.registry import MODELS  # noqa: E402
 
 
 def build_model(cfg: Config, device: str = 'cpu') -> torch.nn.Module:
-    """Build ``cfg.model`` (with the config's top-level ``data_preprocessor``, as the Runner)."""
+    """Build ``cfg.model`` (with the config's top-level ``data_preprocessor``, as the Runner).
+
+    ``device='meta'`` builds every parameter and buffer on the meta device (no memory).
+    """
     # Only the model package: counting and benchmarking need no media libraries.
     import mavilkit.models  # noqa: F401
     from mmengine.registry import init_default_scope
@@ -31,7 +41,47 @@ def build_model(cfg: Config, device: str = 'cpu') -> torch.nn.Module:
     model_cfg = cfg.model.copy()
     if cfg.get('data_preprocessor') is not None:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    if str(device) == 'meta':
+        with torch.device('meta'):
+            return MODELS.build(model_cfg)
     return MODELS.build(model_cfg).to(device)
+
+
+def _sdpa_forward_flops(query_shape, key_shape, value_shape, *args, **kwargs) -> int:
+    """``QKᵀ`` and ``AV``: ``2·2·B·H·Nq·Nk·d`` for ``(B, H, N, d)`` inputs."""
+    return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+def _sdpa_backward_flops(grad_out_shape, query_shape, key_shape, value_shape, *args,
+                         **kwargs) -> int:
+    """Twice the forward: the gradients of both matmuls w.r.t. both operands (no recompute)."""
+    return 2 * sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+def attention_flop_mapping() -> dict:
+    """``FlopCounterMode(custom_mapping=...)`` formulas for the fused attention kernels.
+
+    Every ``aten._scaled_dot_product_*`` forward counts ``2·2·N²·D`` per sequence (as the
+    explicit ``softmax(QKᵀ/√d)V`` that the meta device runs), every backward twice that. Covers
+    the CPU kernel (which ``torch.utils.flop_counter`` does not know) and the CUDA flash,
+    memory-efficient and cuDNN kernels (whose backward torch counts with recomputation).
+    """
+    aten = torch.ops.aten
+    mapping = {}
+    for name in ('_scaled_dot_product_flash_attention_for_cpu',
+                 '_scaled_dot_product_flash_attention',
+                 '_scaled_dot_product_efficient_attention',
+                 '_scaled_dot_product_cudnn_attention'):
+        for op, formula in ((name, _sdpa_forward_flops),
+                            (f'{name}_backward', _sdpa_backward_flops)):
+            if hasattr(aten, op):
+                mapping[getattr(aten, op)] = formula
+    return mapping
+
+
+def flop_counter() -> FlopCounterMode:
+    """A silent ``FlopCounterMode`` with attention counted (:func:`attention_flop_mapping`)."""
+    return FlopCounterMode(display=False, custom_mapping=attention_flop_mapping())
 
 
 def input_shapes(model) -> Dict[str, tuple]:
@@ -81,21 +131,36 @@ def token_counts(model) -> Dict[str, Dict[str, int]]:
 def train_step_flops(model, batch_size: int, device='cpu') -> Dict[str, int]:
     """FLOPs of ``forward(mode='loss')`` and of forward + backward (one training step).
 
+    Attention included (:func:`attention_flop_mapping`). ``target`` is the part of ``forward``
+    spent in ``model.target_generator`` (a stage-2 teacher's forward; 0 for raw targets).
+
     Totals only: ``FlopCounterMode`` attributes FLOPs to modules through ``forward`` hooks, and
     the backbones are called through ``embed`` / ``encode``, so a per-module split would be
     misleading.
+
+    Returns:
+        dict: ``forward``, ``train_step`` (forward + backward) and ``target`` FLOPs (int) of one
+        batch of ``batch_size``.
     """
     model.train()
     inputs = synthetic_inputs(model, batch_size, device)
-    counter = FlopCounterMode(display=False)
+    target = 0
+    generator = getattr(model, 'target_generator', None)
+    if generator is not None:
+        counter = flop_counter()
+        with counter:
+            generator(inputs)
+        target = counter.get_total_flops()
+    counter = flop_counter()
     with counter:
         losses = model(inputs, None, mode='loss')
     forward = counter.get_total_flops()
     loss = sum(v for k, v in losses.items() if 'loss' in k)
+    counter = flop_counter()
     with counter:
         loss.backward()
     model.zero_grad(set_to_none=True)
-    return dict(forward=forward, train_step=forward + counter.get_total_flops())
+    return dict(forward=forward, train_step=forward + counter.get_total_flops(), target=target)
 
 
 def _fmt(n: float) -> str:
@@ -109,7 +174,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description='Parameters, tokens and FLOPs of a config')
     parser.add_argument('config')
     parser.add_argument('--batch-size', type=int, default=1, help='synthetic batch size')
-    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--device', default='meta',
+                        help='meta (default): count shapes only, no memory; or cpu / cuda')
     parser.add_argument('--no-flops', action='store_true', help='skip the FLOP count')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
@@ -139,6 +205,8 @@ def main(argv=None):
         print(f'\nFLOPs (batch {args.batch_size}, a multiply-add = 2 FLOPs)')
         print(f'  forward                  {_fmt(flops["forward"])}')
         print(f'  training step (fwd+bwd)  {_fmt(flops["train_step"])}')
+        if flops['target']:
+            print(f'  of the forward: targets  {_fmt(flops["target"])} (teacher, no backward)')
     return dict(params=params, tokens=token_counts(model),
                 flops=None if args.no_flops else flops)
 

@@ -10,6 +10,7 @@ from mavilkit.registry import MODELS
 from ..utils.builders import build_decoder, build_fusion_neck, part_cfg
 from ..utils.masking import MaskInfo, num_visible_tokens, random_masking
 from ..utils.tokens import drop_cls, mean_pool
+from ..utils.transformer import compile_blocks as _compile_blocks
 
 MODALITIES = ('audio', 'video')
 
@@ -93,7 +94,11 @@ class MAViL(BaseModel):
         mask_ratio (float): Fraction of tokens removed. Defaults to 0.8. With
             ``intra_weight > 0`` it must be >= 0.5 (the second view is drawn from the removed
             tokens).
-        with_cp (bool): Activation checkpointing in backbones, neck and decoders.
+        with_cp (bool): Activation checkpointing in backbones, neck and decoders. For one part
+            only, set that part's ``with_cp`` (e.g. ``audio_decoder=dict(..., with_cp=True)``).
+        compile_blocks (bool | dict): Regional ``torch.compile`` of every Transformer block of
+            the student and of a frozen teacher (:func:`~mavilkit.models.utils.transformer.
+            compile_blocks`); a dict holds ``torch.compile`` keyword arguments. Defaults to False.
         data_preprocessor (dict | nn.Module, optional): Defaults to ``AVDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
 
@@ -119,6 +124,7 @@ class MAViL(BaseModel):
                  raw_target: dict = dict(type='RawTarget'),
                  mask_ratio: float = 0.8,
                  with_cp: bool = False,
+                 compile_blocks: Union[bool, dict] = False,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = dict(
                      type='AVDataPreprocessor'),
                  init_cfg: Optional[dict] = None) -> None:
@@ -158,6 +164,10 @@ class MAViL(BaseModel):
         self.rec_loss = MODELS.build(rec_loss)
         self.inter_loss = MODELS.build(inter_loss) if inter_weight > 0 else None
         self.intra_loss = MODELS.build(intra_loss) if intra_weight > 0 else None
+        if compile_blocks:
+            _compile_blocks(self, compile_blocks)
+            for _, teacher in getattr(self.target_generator, 'teachers', lambda: ())():
+                _compile_blocks(teacher, compile_blocks)
 
     # ------------------------------------------------------------------ construction
     def _backbone(self, modality: str) -> nn.Module:

@@ -4,7 +4,7 @@ Attention goes through ``F.scaled_dot_product_attention`` (flash / memory-effici
 GPUs). :func:`set_fused_attention` is the one switch back to the explicit softmax(QKᵀ/√d)V, e.g.
 to compare numerics or for tools that cannot trace SDPA.
 """
-from typing import Iterable
+from typing import Iterable, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -146,3 +146,40 @@ def init_mae_weights(module: nn.Module) -> None:
         nn.init.xavier_uniform_(module.weight.view(module.weight.shape[0], -1))
         if module.bias is not None:
             nn.init.zeros_(module.bias)
+
+
+def compile_blocks(module: nn.Module, options: Union[bool, dict, None] = True) -> int:
+    """Regional ``torch.compile``: compile every :class:`TransformerBlock` of ``module`` in place.
+
+    Each block is compiled with ``nn.Module.compile`` (the module keeps its class, parameter
+    names and state-dict keys, so checkpoints are unaffected), instead of one graph of the whole
+    model: blocks of the same shape share a compiled graph, so compile time stays that of a few
+    blocks, and the Python between blocks (masking, gathering, losses) stays eager.
+
+    Args:
+        module (nn.Module): Searched recursively.
+        options (bool | dict | None): False / None: nothing is compiled. True: torch's defaults.
+            A dict: keyword arguments of ``torch.compile`` (``backend``, ``mode``, ``dynamic``,
+            ``fullgraph``, ``options``).
+
+    Returns:
+        int: The number of blocks compiled.
+    """
+    if options is None or options is False:
+        return 0
+    kwargs = {} if options is True else dict(options)
+    blocks = [m for m in module.modules() if isinstance(m, TransformerBlock)]
+    # Up to five sequence shapes per model (two encoders, fusion, two decoders) plus a teacher's:
+    # leave room before dynamo gives up and falls back to eager.
+    import torch._dynamo
+    limit = 'recompile_limit' if hasattr(torch._dynamo.config, 'recompile_limit') \
+        else 'cache_size_limit'
+    setattr(torch._dynamo.config, limit, max(getattr(torch._dynamo.config, limit), 32))
+    for block in blocks:
+        block.compile(**kwargs)
+    return len(blocks)
+
+
+def is_compiled(block: nn.Module) -> Optional[bool]:
+    """Whether ``nn.Module.compile`` was applied to ``block``."""
+    return getattr(block, '_compiled_call_impl', None) is not None
