@@ -1,10 +1,10 @@
 """FLOP counts of a MAViL training step against an independent count written out here.
 
-The reference is the paper's architecture counted by hand (a multiply-add = 2 FLOPs): linear
-layers ``2·n·d_in·d_out``, attention ``2·2·n²·D`` per layer and sequence (``QKᵀ`` and ``AV``),
-backward twice the forward except for the patch embedding, whose input needs no gradient (only
-its weight gradient, once the forward). LayerNorm, GELU, softmax and the losses' elementwise
-work are not counted (nor does ``torch.utils.flop_counter``).
+The reference is the paper's architecture counted by hand (a multiply-add = 2 FLOPs):
+linear layers ``2·n·d_in·d_out``, attention ``2·2·n²·D`` per layer and sequence (``QKᵀ`` and
+``AV``), backward twice the forward except for the patch embedding, whose input needs no
+gradient (only its weight gradient, once the forward). LayerNorm, GELU, softmax and the
+losses' elementwise work are not counted (nor does ``torch.utils.flop_counter``).
 """
 import os.path as osp
 
