@@ -12,7 +12,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tools.analysis.get_model_info import build_model, train_step_flops
+from tool_helpers import load_tool
+
+get_model_info = load_tool('tools/analysis/get_model_info.py')
+build_model, train_step_flops = get_model_info.build_model, get_model_info.train_step_flops
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 VIT_B_S1 = osp.join(REPO, 'configs', 'mavil',
@@ -78,12 +81,12 @@ def test_vit_b_stage1_flops_count_attention():
     # the independent count: 182.4 / 545.4 GFLOP per clip (attention included)
     assert fwd == pytest.approx(182.4e9, rel=1e-3) and step == pytest.approx(545.4e9, rel=1e-3)
     model = build_model(cfg, 'meta')
-    for batch in (1, 3):
-        fwd, step = independent_count(cfg.model, batch)
-        flops = train_step_flops(model, batch, 'meta')
-        assert flops['forward'] == fwd
-        assert flops['train_step'] == step
-        assert flops['target'] == 0  # raw targets: no teacher
+    # batch 3: linear in the batch but for InfoNCE's B × B logits
+    fwd, step = independent_count(cfg.model, 3)
+    flops = train_step_flops(model, 3, 'meta')
+    assert flops['forward'] == fwd
+    assert flops['train_step'] == step
+    assert flops['target'] == 0  # raw targets: no teacher
 
 
 def test_cpu_attention_kernel_is_counted():
@@ -95,7 +98,7 @@ def test_cpu_attention_kernel_is_counted():
     assert flops['forward'] == fwd and flops['train_step'] == step
     # and without the attention formulas torch would miss exactly the attention FLOPs
     from torch.utils.flop_counter import FlopCounterMode
-    from tools.analysis.get_model_info import synthetic_inputs
+    synthetic_inputs = get_model_info.synthetic_inputs
     counter = FlopCounterMode(display=False)
     with counter:
         model(synthetic_inputs(model, 2), None, mode='loss')

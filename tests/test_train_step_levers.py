@@ -18,8 +18,11 @@ from mmengine.config import Config
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from mavilkit.models.utils.transformer import TransformerBlock, is_compiled
-from tools.analysis.benchmark_train_step import write_random_teacher
-from tools.analysis.get_model_info import build_model, synthetic_inputs
+from tool_helpers import load_tool
+
+write_random_teacher = load_tool('tools/analysis/benchmark_train_step.py').write_random_teacher
+_info = load_tool('tools/analysis/get_model_info.py')
+build_model, synthetic_inputs = _info.build_model, _info.synthetic_inputs
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_S1 = osp.join(REPO, 'configs', 'demo', 'mavil-s1_demo.py')
