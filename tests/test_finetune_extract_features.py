@@ -63,7 +63,8 @@ def test_extract_features_av_classifier(tmp_path):
         want[[mids[m] for m in row[3].split(',')]] = 1
         np.testing.assert_array_equal(feats['labels'][i], want)
 
-    # embeddings: the encoders called directly, mean over tokens without CLS, clips averaged
+    # embeddings: the encoders called directly (no final norm: global-pool classifier), mean over
+    # tokens without CLS, clips averaged
     ds = DATASETS.build(dataset)
     for i in (0, 4):
         data = model.data_preprocessor(pseudo_collate([ds[i]]), False)
@@ -74,8 +75,12 @@ def test_extract_features_av_classifier(tmp_path):
         np.testing.assert_allclose(feats['audio'][i], a_tok[0, 1:].mean(0).numpy(), atol=1e-5)
         np.testing.assert_allclose(feats['video'][i], v_tok[:, 1:].mean(1).mean(0).numpy(),
                                    atol=1e-5)
-        fusion = torch.cat([a_fused[:, 1:].mean(1), v_fused[:, 1:].mean(1)], 1).mean(0)
-        np.testing.assert_allclose(feats['fusion'][i], fusion.numpy(), atol=1e-5)
+        # the head's input: per clip, the concatenated pools through fc_norm (a LayerNorm)
+        pooled = torch.cat([a_fused[:, 1:].mean(1), v_fused[:, 1:].mean(1)], 1)
+        mu, var = pooled.mean(1, keepdim=True), pooled.var(1, unbiased=False, keepdim=True)
+        fusion = ((pooled - mu) / (var + 1e-6).sqrt() * model.fc_norm.weight
+                  + model.fc_norm.bias).mean(0)
+        np.testing.assert_allclose(feats['fusion'][i], fusion.detach().numpy(), atol=1e-5)
 
 
 def test_extract_features_refuses_a_checkpoint_without_the_fusion(tmp_path):

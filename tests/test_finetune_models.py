@@ -63,12 +63,72 @@ def test_masking_only_in_training():
     assert seen['audio'][1] == 1 + 40 and seen['video'][1] == 1 + 8
 
 
+def _hand_layer_norm(x, norm):
+    mean = x.mean(-1, keepdim=True)
+    var = ((x - mean)**2).mean(-1, keepdim=True)
+    return (x - mean) / (var + 1e-6).sqrt() * norm.weight + norm.bias
+
+
+def _last_block_output(backbone, x):
+    """The encoder's tokens before any final norm, recomputed block by block."""
+    tokens = backbone.patch_embed(x) + backbone.pos_embed[:, 1:]
+    cls = (backbone.cls_token + backbone.pos_embed[:, :1]).expand(x.shape[0], -1, -1)
+    out = torch.cat([cls, tokens], 1)
+    for blk in backbone.blocks:
+        out = blk(out)
+    return out
+
+
+def _perturb_norms(model):
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if 'norm' in name:
+                param.add_(torch.randn_like(param) * 0.3)
+
+
 def test_pooling_excludes_cls_and_head_is_linear():
+    # Issue 11 section 4 (MAE / Audio-MAE global_pool): no final encoder norm, mean over the
+    # tokens without CLS, a new fc_norm LayerNorm, then the linear head.
+    torch.manual_seed(0)
     model = build('audio').eval()
+    _perturb_norms(model)
+    assert isinstance(model.audio_backbone.norm, torch.nn.Identity)
     x = torch.randn(3, 1, 160, 64)
-    tokens = model.audio_backbone(x)
-    want = tokens[:, 1:].mean(1) @ model.head.fc.weight.t() + model.head.fc.bias
-    assert torch.allclose(model(dict(audio=x), mode='tensor'), want, atol=1e-6)
+    with torch.no_grad():
+        feat = _hand_layer_norm(_last_block_output(model.audio_backbone, x)[:, 1:].mean(1),
+                                model.fc_norm)
+        assert torch.allclose(model.extract_feat(dict(audio=x))['audio'], feat, atol=1e-5)
+        want = feat @ model.head.fc.weight.t() + model.head.fc.bias
+        assert torch.allclose(model(dict(audio=x), mode='tensor'), want, atol=1e-5)
+    # fc_norm=False: the old recipe, final norm on every token and no fc_norm
+    old = build('audio', fc_norm=False).eval()
+    with torch.no_grad():
+        tokens = old.audio_backbone(x)
+        want = tokens[:, 1:].mean(1) @ old.head.fc.weight.t() + old.head.fc.bias
+        assert torch.allclose(old(dict(audio=x), mode='tensor'), want, atol=1e-6)
+
+
+def test_av_head_input_pools_after_fusion_then_fc_norm():
+    # The released MAViL A+V model: fusion blocks without a final norm, audio and video tokens
+    # pooled separately (CLS excluded), concatenated, fc_norm over the 2D vector.
+    torch.manual_seed(1)
+    model = build('audio_video').eval()
+    _perturb_norms(model)
+    audio, video = torch.randn(2, 1, 160, 64), torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        a = _last_block_output(model.audio_backbone, audio)
+        v = _last_block_output(model.video_backbone, video)
+        x = torch.cat([a, v], 1)
+        for blk in model.fusion.blocks:
+            x = blk(x)
+        pooled = torch.cat([x[:, 1:a.shape[1]].mean(1), x[:, a.shape[1] + 1:].mean(1)], 1)
+        feat = _hand_layer_norm(pooled, model.fc_norm)
+        assert model.fc_norm.normalized_shape == (2 * 64, )
+        assert torch.allclose(model.extract_feat(dict(audio=audio, video=video))['fusion'],
+                              feat, atol=1e-5)
+        logits = model(dict(audio=audio, video=video), mode='tensor')
+        assert torch.allclose(logits, feat @ model.head.fc.weight.t() + model.head.fc.bias,
+                              atol=1e-5)
 
 
 @pytest.mark.parametrize('modality', ['video', 'audio_video'])
@@ -129,8 +189,10 @@ def test_load_encoders_with_prefix(tmp_path):
         head=dict(type='AVClsHead', num_classes=5)))
     model.init_weights()
     for ref, mine in ((audio, model.audio_backbone), (video, model.video_backbone)):
-        for k, v in ref.state_dict().items():
-            assert torch.equal(mine.state_dict()[k], v), k
+        # global-pool fine-tuning drops the encoders' final norm (fc_norm instead)
+        assert set(ref.state_dict()) - set(mine.state_dict()) == {'norm.weight', 'norm.bias'}
+        for k, v in mine.state_dict().items():
+            assert torch.equal(v, ref.state_dict()[k]), k
     # the whole-model form loads the same encoders
     whole = MODELS.build(dict(type='AVClassifier', modality='audio', audio_backbone=dict(AUDIO),
                               head=dict(type='AVClsHead', num_classes=5),

@@ -11,11 +11,13 @@ register_all_modules()
 BASE_LR, WD = 1e-3, 0.05
 
 
-def av_model():
+def av_model(final_norm=False):
     return MODELS.build(dict(
         type='AVClassifier', modality='audio_video',
-        audio_backbone=dict(type='AudioViT', arch='tiny', input_size=(160, 64)),
-        video_backbone=dict(type='VideoViT', arch='tiny', input_size=(4, 32, 32)),
+        audio_backbone=dict(type='AudioViT', arch='tiny', input_size=(160, 64),
+                            final_norm=final_norm),
+        video_backbone=dict(type='VideoViT', arch='tiny', input_size=(4, 32, 32),
+                            final_norm=final_norm),
         head=dict(type='AVClsHead', num_classes=5)))
 
 
@@ -51,14 +53,14 @@ def test_no_weight_decay_on_norms_biases_and_tokens():
     groups = group_of(build(model), model)
     for name, group in groups.items():
         no_decay = name.endswith('.bias') or '.norm' in name or 'norm_' in name \
-            or 'cls_token' in name
+            or 'cls_token' in name or name.startswith('fc_norm.')
         assert group['weight_decay'] == (0. if no_decay else WD), name
     assert groups['video_backbone.blocks.0.attn.qkv.weight']['weight_decay'] == WD
     assert groups['audio_backbone.cls_token']['weight_decay'] == 0.
 
 
 def test_layer_wise_decay_scales():
-    model = av_model()  # tiny: 2 blocks per encoder
+    model = av_model(final_norm=True)  # tiny: 2 blocks per encoder, with the final norm
     rate = 0.5
     groups = group_of(build(model, layer_decay_rate=rate,
                             custom_keys={'video_backbone.': dict(lr_mult=0.5)}), model)
@@ -73,6 +75,7 @@ def test_layer_wise_decay_scales():
         'video_backbone.blocks.0.attn.qkv.weight': 0.5 * rate**depth,
         'fusion.blocks.0.attn.qkv.weight': 1.,
         'head.fc.weight': 1.,
+        'fc_norm.weight': 1.,
     }
     for name, scale in expected.items():
         assert groups[name]['lr'] == pytest.approx(BASE_LR * scale), name

@@ -25,6 +25,8 @@ class AudioViT(BaseViT):
         in_channels (int): Defaults to 1.
         drop_path_rate (float): Defaults to 0 (pre-training; 0.1 for fine-tuning, Table 10).
         with_cp (bool): Activation checkpointing. Defaults to False.
+        final_norm (bool): End with the LayerNorm ``norm``; False for global-pool fine-tuning
+            and the released MAViL layout (see :class:`BaseViT`). Defaults to True.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -37,6 +39,7 @@ class AudioViT(BaseViT):
                  in_channels: int = 1,
                  drop_path_rate: float = 0.,
                  with_cp: bool = False,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 final_norm: bool = True) -> None:
         super().__init__(arch, to_tuple(input_size, 2), to_tuple(patch_size, 2), in_channels,
-                         drop_path_rate, with_cp, init_cfg)
+                         drop_path_rate, with_cp, init_cfg, final_norm)

@@ -34,6 +34,8 @@ class VideoViT(BaseViT):
         in_channels (int): Defaults to 3.
         drop_path_rate (float): Defaults to 0.
         with_cp (bool): Activation checkpointing. Defaults to False.
+        final_norm (bool): End with the LayerNorm ``norm``; False for global-pool fine-tuning
+            and the released MAViL layout (see :class:`BaseViT`). Defaults to True.
         init_cfg (dict, optional): Initialisation config (see above).
     """
 
@@ -46,9 +48,10 @@ class VideoViT(BaseViT):
                  in_channels: int = 3,
                  drop_path_rate: float = 0.,
                  with_cp: bool = False,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 final_norm: bool = True) -> None:
         super().__init__(arch, to_tuple(input_size, 3), to_tuple(patch_size, 3), in_channels,
-                         drop_path_rate, with_cp, init_cfg)
+                         drop_path_rate, with_cp, init_cfg, final_norm)
 
     def convert_checkpoint(self, state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """Inflate a 2-D ImageNet-MAE patch embedding; drop keys that do not belong here."""

@@ -2,11 +2,12 @@
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn as nn
 from mmengine.model import BaseModel
 
 from mavilkit.registry import MODELS
 from mavilkit.structures import AVDataSample
-from ..utils.builders import build_fusion_neck
+from ..utils.builders import accepts, build_fusion_neck
 from ..utils.checkpoint import PretrainedInitMixin
 from ..utils.masking import finetune_ids_keep
 from ..utils.tokens import mean_pool
@@ -16,13 +17,20 @@ MODALITIES = ('audio', 'video', 'audio_video')
 
 @MODELS.register_module()
 class AVClassifier(PretrainedInitMixin, BaseModel):
-    """Pre-trained encoder(s), mean pool, linear head.
+    """Pre-trained encoder(s), mean pool, ``fc_norm``, linear head.
 
     - ``modality='audio'`` / ``'video'``: ``f_a`` or ``f_v`` → mean over tokens (CLS excluded) →
-      linear (MAE fine-tuning).
+      ``fc_norm`` → linear (MAE / Audio-MAE fine-tuning with ``global_pool``).
     - ``modality='audio_video'``: both encoders → ``fusion`` (a 3-layer vanilla Transformer over
-      both token sequences, :class:`VanillaFusion`) → per-modality mean pools, concatenated →
-      linear.
+      both token sequences, :class:`VanillaFusion`) → audio and video tokens mean-pooled
+      separately, concatenated → ``fc_norm`` over the ``2D`` vector → linear (the released MAViL
+      A+V model: ``blocks_av``, ``fc_norm_av``, ``head_av``).
+
+    With ``fc_norm=True`` (default) the encoders and the fusion are built without their final
+    LayerNorms (``final_norm=False`` unless a config sets it): as in MAE's and Audio-MAE's
+    ``global_pool`` fine-tuning, the pre-trained final norm is dropped and a new LayerNorm
+    normalises the pooled vector. ``fc_norm=False`` keeps the final norms on every token and
+    feeds the pooled vector to the head directly.
 
     Training encodes a fine-tuning-masked subset of tokens (``audio_mask_ratios`` of time and
     frequency, ``video_mask_ratios`` of time and space, 20 % each; see
@@ -53,6 +61,7 @@ class AVClassifier(PretrainedInitMixin, BaseModel):
             in training. Defaults to (0.2, 0.2).
         video_mask_ratios (tuple[float]): Fraction of time steps and of spatial positions dropped
             in training. Defaults to (0.2, 0.2).
+        fc_norm (bool): Global-pool recipe (see above). Defaults to True.
         data_preprocessor (dict, optional): Defaults to ``AVDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
     """
@@ -66,7 +75,8 @@ class AVClassifier(PretrainedInitMixin, BaseModel):
                  audio_mask_ratios: Sequence[float] = (0.2, 0.2),
                  video_mask_ratios: Sequence[float] = (0.2, 0.2),
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 fc_norm: bool = True) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='AVDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -79,20 +89,26 @@ class AVClassifier(PretrainedInitMixin, BaseModel):
         for name in self.modalities:
             if configs[name] is None:
                 raise ValueError(f"AVClassifier(modality={modality!r}) needs `{name}_backbone`")
-            setattr(self, f'{name}_backbone', MODELS.build(configs[name]))
+            cfg = dict(configs[name])
+            if fc_norm and accepts(cfg, 'final_norm'):
+                cfg.setdefault('final_norm', False)
+            setattr(self, f'{name}_backbone', MODELS.build(cfg))
         self.mask_ratios = dict(audio=tuple(audio_mask_ratios), video=tuple(video_mask_ratios))
 
         if modality == 'audio_video':
-            self.fusion = build_fusion_neck(fusion or dict(type='VanillaFusion', num_layers=3),
-                                            self.audio_backbone, self.video_backbone,
+            fusion = dict(fusion or dict(type='VanillaFusion', num_layers=3))
+            if fc_norm and accepts(fusion, 'final_norm'):
+                fusion.setdefault('final_norm', False)
+            self.fusion = build_fusion_neck(fusion, self.audio_backbone, self.video_backbone,
                                             owner='AVClassifier')
         elif fusion is not None:
             raise ValueError(f"AVClassifier: `fusion` is only used with modality='audio_video', "
                              f'not {modality!r}')
-        head = dict(head)
         # one pooled vector per modality (the fusion keeps each modality's width)
-        head.setdefault('in_channels',
-                        sum(getattr(self, f'{m}_backbone').embed_dims for m in self.modalities))
+        feat_dims = sum(getattr(self, f'{m}_backbone').embed_dims for m in self.modalities)
+        self.fc_norm = nn.LayerNorm(feat_dims, eps=1e-6) if fc_norm else nn.Identity()
+        head = dict(head)
+        head.setdefault('in_channels', feat_dims)
         self.head = MODELS.build(head)
 
     # ------------------------------------------------------------------ weights
@@ -126,14 +142,19 @@ class AVClassifier(PretrainedInitMixin, BaseModel):
 
     def _pooled(self, inputs: Dict[str, torch.Tensor],
                 masked: bool) -> Tuple[Dict[str, torch.Tensor], int]:
-        """Pooled features per clip: ``audio``/``video`` ``(B·K, D)``, ``fusion`` ``(B·K, 2D)``."""
+        """Pooled features per clip: ``audio``/``video`` ``(B·K, D)``, ``fusion`` ``(B·K, 2D)``.
+
+        The head's feature (``audio`` or ``video`` alone, ``fusion`` for A+V) has passed
+        ``fc_norm``; the uni-modal means of an A+V model are the encoders' pooled outputs.
+        """
         tokens, num_clips = self._encode(inputs, masked)
         if self.modality != 'audio_video':
-            return {self.modality: mean_pool(tokens[self.modality])}, num_clips
+            return {self.modality: self.fc_norm(mean_pool(tokens[self.modality]))}, num_clips
         audio = tokens['audio'].repeat_interleave(num_clips, dim=0)  # the same audio per clip
         audio_fused, video_fused = self.fusion(audio, tokens['video'])
+        fusion = torch.cat([mean_pool(audio_fused), mean_pool(video_fused)], dim=1)
         pooled = dict(audio=mean_pool(tokens['audio']), video=mean_pool(tokens['video']),
-                      fusion=torch.cat([mean_pool(audio_fused), mean_pool(video_fused)], dim=1))
+                      fusion=self.fc_norm(fusion))
         return pooled, num_clips
 
     def head_input(self, pooled: Dict[str, torch.Tensor]) -> torch.Tensor:
@@ -143,9 +164,10 @@ class AVClassifier(PretrainedInitMixin, BaseModel):
         """Pooled embeddings per video, without masking (feature export).
 
         Returns:
-            dict: ``audio`` / ``video`` ``(B, D)`` (uni-modal encoder outputs) for the modalities in
-            use, and ``fusion`` ``(B, 2D)`` (the head's input) for A+V; multi-clip embeddings are
-            averaged over the clips.
+            dict: ``audio`` / ``video`` ``(B, D)`` for the modalities in use (a uni-modal model's
+            head input, after ``fc_norm``; in A+V the encoders' mean-pooled outputs), and
+            ``fusion`` ``(B, 2D)`` (the head's input, after ``fc_norm``) for A+V; multi-clip
+            embeddings are averaged over the clips.
         """
         pooled, num_clips = self._pooled(inputs, masked=False)
         batch = next(iter(inputs.values())).shape[0]

@@ -15,7 +15,8 @@ class VanillaFusion(PretrainedInitMixin, BaseModule):
     """``(a^{l+1} ‖ v^{l+1}) = Transformer(a^l ‖ v^l)`` for ``num_layers`` blocks.
 
     Audio and video tokens (each with its CLS) attend to each other in one sequence; the output is
-    split back and normalised per modality. MAViL's default fusion is this neck with 2 layers
+    split back and (by default) normalised per modality. Both CLS tokens go through the fusion
+    blocks, as in the released MAViL (``blocks_av`` over ``[cls_a, a, cls_v, v]``). MAViL's default fusion is this neck with 2 layers
     (§4.2); Table 2 also uses 4.
 
     Args:
@@ -26,6 +27,10 @@ class VanillaFusion(PretrainedInitMixin, BaseModule):
         drop_path_rate (float): Defaults to 0.
         with_cp (bool): Activation checkpointing. Defaults to False.
         init_cfg (dict, optional): Initialisation config.
+        final_norm (bool): Normalise the outputs per modality (``norm_audio``, ``norm_video``).
+            False returns the last block's outputs as they are: the released MAViL's fusion
+            blocks (``blocks_av``) have no norm after them, and a global-pool classifier
+            normalises the pooled vector instead. Defaults to True.
     """
 
     def __init__(self,
@@ -35,14 +40,16 @@ class VanillaFusion(PretrainedInitMixin, BaseModule):
                  mlp_ratio: float = 4.,
                  drop_path_rate: float = 0.,
                  with_cp: bool = False,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 final_norm: bool = True) -> None:
         super().__init__(init_cfg=init_cfg)
         self.num_layers = num_layers
         self.embed_dims = embed_dims
         self.with_cp = with_cp
         self.blocks = build_blocks(num_layers, embed_dims, num_heads, mlp_ratio, drop_path_rate)
-        self.norm_audio = nn.LayerNorm(embed_dims, eps=1e-6)
-        self.norm_video = nn.LayerNorm(embed_dims, eps=1e-6)
+        self.final_norm = final_norm
+        norm = (lambda: nn.LayerNorm(embed_dims, eps=1e-6)) if final_norm else nn.Identity
+        self.norm_audio, self.norm_video = norm(), norm()
         self.apply(init_mae_weights)
 
     def forward(self, audio: torch.Tensor,

@@ -9,7 +9,7 @@ checkpoint), not re-initialised by the Runner's ``init_weights()``, and ``studen
 switch it out of eval mode. It is moved lazily to the device of the inputs in ``forward``.
 """
 import os.path as osp
-from typing import Dict, Iterator, Tuple, Union
+from typing import Dict, Iterator, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -34,7 +34,8 @@ def existing_checkpoint(checkpoint: str, owner: str) -> str:
     return checkpoint
 
 
-def build_teacher(config: Union[str, dict], checkpoint: str, owner: str) -> nn.Module:
+def build_teacher(config: Union[str, dict], checkpoint: str, owner: str,
+                  keep: Optional[Tuple[str, ...]] = None) -> nn.Module:
     """Build a model from its config and load *all* its weights from ``checkpoint``.
 
     Args:
@@ -46,6 +47,10 @@ def build_teacher(config: Union[str, dict], checkpoint: str, owner: str) -> nn.M
             :func:`mavilkit.models.utils.checkpoint.load_state_dict` (our own work-dir
             checkpoints load in full, foreign files weights-only).
         owner (str): Named in error messages, e.g. ``'MAViLFusionTarget'``.
+        keep (tuple[str], optional): Direct children of the model that the teacher uses (e.g.
+            its encoders and fusion); the others (decoders) are deleted after loading. A
+            checkpoint without those others at all (a converted MAViL release has no decoders)
+            loads; one with them has them checked like the rest. None keeps the whole model.
 
     Returns:
         nn.Module: The model in eval mode with ``requires_grad=False`` everywhere.
@@ -67,17 +72,30 @@ def build_teacher(config: Union[str, dict], checkpoint: str, owner: str) -> nn.M
     checkpoint = existing_checkpoint(checkpoint, owner)  # before the (slow) build
     teacher = MODELS.build(dict(model_cfg))
     return load_teacher_weights(teacher, checkpoint, owner,
-                                config if isinstance(config, str) else 'the given model config')
+                                config if isinstance(config, str) else 'the given model config',
+                                keep)
 
 
 def load_teacher_weights(teacher: nn.Module, checkpoint: str, owner: str,
-                         config: str = 'its config') -> nn.Module:
-    """Load all weights of ``teacher`` from ``checkpoint`` (see :func:`build_teacher`); freeze."""
+                         config: str = 'its config',
+                         keep: Optional[Tuple[str, ...]] = None) -> nn.Module:
+    """Load all weights of ``teacher`` from ``checkpoint`` (see :func:`build_teacher`); freeze.
+
+    With ``keep``, the children not in it are not required when the checkpoint has none of
+    their tensors, and are deleted after loading.
+    """
     checkpoint = existing_checkpoint(checkpoint, owner)
+    state = load_state_dict(checkpoint)
     # The data preprocessor holds no learned weights (its buffers are not persistent), and the
     # teacher never sees un-preprocessed data, so its keys are not compared.
-    load_checked(teacher, load_state_dict(checkpoint), source=checkpoint, strict=True,
-                 ignore=('data_preprocessor.', ), name=f'{owner} (teacher built from {config})')
+    ignore = ['data_preprocessor.']
+    if keep is not None:
+        held = {k.split('.')[0] for k in state}
+        ignore += [f'{n}.' for n in teacher._modules if n not in keep and n not in held]
+    load_checked(teacher, state, source=checkpoint, strict=True, ignore=tuple(ignore),
+                 name=f'{owner} (teacher built from {config})')
+    if keep is not None:
+        drop_submodules(teacher, keep)
     return teacher.requires_grad_(False).eval()
 
 

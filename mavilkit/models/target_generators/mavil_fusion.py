@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 
 from mavilkit.registry import MODELS
-from .base import MODALITIES, BaseTargetGenerator, build_teacher, drop_submodules
+from .base import MODALITIES, BaseTargetGenerator, build_teacher
 
 
 @MODELS.register_module()
@@ -14,7 +14,8 @@ class MAViLFusionTarget(BaseTargetGenerator):
 
     The teacher is built from its config and loaded in full from its checkpoint (a missing or
     mismatched file raises, naming the file and the keys), then frozen and held outside the
-    student's module tree (see :mod:`.base`); its decoders are dropped after loading. Every
+    student's module tree (see :mod:`.base`); its decoders are dropped after loading, and a
+    checkpoint without decoders (a converted MAViL release) loads too. Every
     step it encodes the complete view (no masking, §3.3) with its audio, video and fusion
     encoders; the targets are the fusion outputs of all audio and all video tokens, without the
     CLS (and MBT bottleneck) tokens, in the student's patch order (Table 4, "MAViL-Fusion").
@@ -44,12 +45,14 @@ class MAViLFusionTarget(BaseTargetGenerator):
         super().__init__(norm_target=norm_target, eps=eps)
         self.teacher_config = teacher_config
         self.teacher_checkpoint = teacher_checkpoint
-        teacher = build_teacher(teacher_config, teacher_checkpoint, type(self).__name__)
+        # The targets need only the encoders and the fusion (a converted release has no decoders)
+        teacher = build_teacher(teacher_config, teacher_checkpoint, type(self).__name__,
+                                keep=('data_preprocessor', 'audio_backbone', 'video_backbone',
+                                      'neck'))
         if not callable(getattr(teacher, 'extract_feat', None)):
             raise TypeError(f'{type(self).__name__}: {teacher_config} builds a '
                             f'{type(teacher).__name__}, not a MAViL with `extract_feat`')
-        self.hold_teacher('mavil', drop_submodules(
-            teacher, keep=('data_preprocessor', 'audio_backbone', 'video_backbone', 'neck')))
+        self.hold_teacher('mavil', teacher)
 
     def setup(self, student: nn.Module) -> None:
         """Check the patch grids; ``out_dims`` = the teacher's token width per modality."""

@@ -71,6 +71,11 @@ class BaseViT(PretrainedInitMixin, BaseModule):
         drop_path_rate (float): Stochastic depth of the last block (linear from 0).
         with_cp (bool): Activation checkpointing of the blocks during training.
         init_cfg (dict, optional): Initialisation config.
+        final_norm (bool): End with the LayerNorm ``norm`` (MAE pre-training). False leaves the
+            last block's output as it is and the model has no ``norm`` weights: the MAE /
+            Audio-MAE fine-tuning recipe with global pooling (the pooled vector gets an
+            ``fc_norm`` instead), and the released MAViL, whose encoders have no final norm.
+            Defaults to True.
     """
 
     #: Input size (without channels) of the family's released checkpoints; None: unknown.
@@ -83,9 +88,11 @@ class BaseViT(PretrainedInitMixin, BaseModule):
                  in_channels: int,
                  drop_path_rate: float = 0.,
                  with_cp: bool = False,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 final_norm: bool = True) -> None:
         super().__init__(init_cfg=init_cfg)
         arch = parse_arch(arch)
+        self.final_norm = final_norm
         self.embed_dims = arch['embed_dims']
         self.num_layers = arch['num_layers']
         self.num_heads = arch['num_heads']
@@ -106,7 +113,7 @@ class BaseViT(PretrainedInitMixin, BaseModule):
             get_sincos_pos_embed(self.embed_dims, self.grid_size, cls_token=True).unsqueeze(0))
         self.blocks = build_blocks(self.num_layers, self.embed_dims, self.num_heads,
                                    arch['mlp_ratio'], drop_path_rate)
-        self.norm = nn.LayerNorm(self.embed_dims, eps=1e-6)
+        self.norm = nn.LayerNorm(self.embed_dims, eps=1e-6) if final_norm else nn.Identity()
 
         self.apply(init_mae_weights)
         nn.init.normal_(self.cls_token, std=.02)
@@ -117,7 +124,7 @@ class BaseViT(PretrainedInitMixin, BaseModule):
         return self.patch_embed(x) + self.pos_embed[:, 1:]
 
     def encode(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Prepend CLS, run the blocks and the final norm: ``(B, L, D) -> (B, 1 + L, D)``."""
+        """Prepend CLS, run the blocks and the final norm (if any): ``(B, L, D) -> (B, 1 + L, D)``."""
         cls = (self.cls_token + self.pos_embed[:, :1]).expand(tokens.shape[0], -1, -1)
         x = torch.cat([cls, tokens], dim=1)
         x = run_blocks(self.blocks, x, self.with_cp and self.training)
