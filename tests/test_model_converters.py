@@ -45,8 +45,8 @@ def mavil_cfg(final_norm, neck_layers=2, neck_norm=None, arch=ARCH):
     return dict(type='MAViL', audio_backbone=audio, video_backbone=video,
                 neck=dict(type='VanillaFusion', num_layers=neck_layers,
                           final_norm=final_norm if neck_norm is None else neck_norm),
-                audio_decoder=dict(type='MAEDecoder', embed_dims=16, depth=1, num_heads=2),
-                video_decoder=dict(type='MAEDecoder', embed_dims=16, depth=1, num_heads=2))
+                audio_decoder=dict(type='MAEDecoder', embed_dims=16, num_layers=1, num_heads=2),
+                video_decoder=dict(type='MAEDecoder', embed_dims=16, num_layers=1, num_heads=2))
 
 
 def load(cfg_path, ckpt, expect_missing=()):
@@ -176,7 +176,7 @@ def test_audio_mae_pretrained_parity_encoder_and_decoder(tmp_path):
     p = ref.mae_weights(4, D, DEPTH, 1, (16, 16), 8, decoder=dict(dims=16, depth=2, out=256))
     src = save_foreign(tmp_path, p)
     cfg_model = mavil_cfg(final_norm=True)
-    cfg_model['audio_decoder'] = dict(type='MAEDecoder', embed_dims=16, depth=2, num_heads=2)
+    cfg_model['audio_decoder'] = dict(type='MAEDecoder', embed_dims=16, num_layers=2, num_heads=2)
     cfg = write_config(tmp_path, 'amae', cfg_model)
     dst = str(tmp_path / 'out.pth')
     report = audio_mae.main([src, dst, '--config', cfg])
@@ -234,8 +234,8 @@ def test_imagenet_mae_into_audio_and_video_parity(tmp_path):
         audio_backbone=dict(type='AudioViT', arch=ARCH, input_size=(32, 32), patch_size=16),
         video_backbone=dict(type='VideoViT', arch=ARCH, input_size=(2, 32, 32),
                             patch_size=(2, 16, 16)),
-        audio_decoder=dict(type='MAEDecoder', embed_dims=16, depth=1, num_heads=2),
-        video_decoder=dict(type='MAEDecoder', embed_dims=16, depth=1, num_heads=2)))
+        audio_decoder=dict(type='MAEDecoder', embed_dims=16, num_layers=1, num_heads=2),
+        video_decoder=dict(type='MAEDecoder', embed_dims=16, num_layers=1, num_heads=2)))
     dst = str(tmp_path / 'out.pth')
     report = imagenet_mae.main([src, dst, '--config', cfg, '--video-pos', 'checkpoint'])
     assert 'decoder' in report.dropped['decoder_embed.weight']

@@ -22,7 +22,7 @@ Usage::
     python tools/model_converters/audio_mae.py pretrained.pth checkpoints/audiomae_as2m-pre.pth
     python tools/model_converters/audio_mae.py finetuned_as2m.pth \\
         checkpoints/audiomae_as2m-ft.pth \\
-        --config configs/finetune/mavil-ft_vit-b_audio_64xb8-100e_as2m.py
+        --config configs/mavil/benchmarks/vit-base-p16_mavil-s2-as2m-pre_64xb8-coslr-100e_as2m-a.py
 """
 from typing import Dict, List, Optional
 
@@ -33,7 +33,8 @@ from mavilkit.models.utils.conversion import (BLOCK_PARAMS, ConversionReport, No
 
 KIND = 'Audio-MAE'
 PRETRAIN_CONFIG = 'configs/mavil/mavil-s1_vit-b-p16_vanilla2_64xb8-amp-coslr-20e_as2m.py'
-FINETUNE_CONFIG = 'configs/finetune/mavil-ft_vit-b_audio_64xb8-100e_as2m.py'
+FINETUNE_CONFIG = ('configs/mavil/benchmarks/'
+                   'vit-base-p16_mavil-s2-as2m-pre_64xb8-coslr-100e_as2m-a.py')
 
 
 def plain_decoder(state: Dict[str, torch.Tensor]) -> bool:

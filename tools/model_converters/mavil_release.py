@@ -20,9 +20,9 @@ Targets (``--config`` checks shapes and lists what the file does not provide):
   ``configs/mavil/mavil-release_vit-b-p16_vanilla2_as2m.py`` (no final norms). Use it as a
   stage-2 teacher, for retrieval, feature export or fine-tuning.
 - A+V fine-tuned -> ``AVClassifier(modality='audio_video')``: ``fusion``, ``fc_norm``,
-  ``head.fc``; config ``configs/finetune/mavil-release-ft_vit-b_av_as2m.py``.
+  ``head.fc``; config ``configs/mavil/mavil-release_vit-b-p16_as2m-ft-av.py``.
 - A / V fine-tuned -> ``AVClassifier(modality=--modality)``; configs
-  ``configs/finetune/mavil-ft_vit-b_{audio,video}_64xb8-100e_as2m.py``.
+  ``configs/mavil/benchmarks/vit-base-p16_mavil-s2-as2m-pre_64xb8-coslr-100e_as2m-{a,v}.py``.
 
 Usage::
 
@@ -38,9 +38,9 @@ from mavilkit.models.utils.conversion import (ConversionReport, NotThisKindError
 
 KIND = 'MAViL release (av-superb VisionTransformerMM)'
 PRETRAIN_CONFIG = 'configs/mavil/mavil-release_vit-b-p16_vanilla2_as2m.py'
-FT_AV_CONFIG = 'configs/finetune/mavil-release-ft_vit-b_av_as2m.py'
-FT_CONFIGS = dict(audio='configs/finetune/mavil-ft_vit-b_audio_64xb8-100e_as2m.py',
-                  video='configs/finetune/mavil-ft_vit-b_video_64xb8-100e_as2m.py')
+FT_AV_CONFIG = 'configs/mavil/mavil-release_vit-b-p16_as2m-ft-av.py'
+_BENCH = 'configs/mavil/benchmarks/vit-base-p16_mavil-s2-as2m-pre_64xb8-coslr-100e_as2m-'
+FT_CONFIGS = dict(audio=_BENCH + 'a.py', video=_BENCH + 'v.py')
 
 
 def detect(state: Dict[str, torch.Tensor]) -> str:

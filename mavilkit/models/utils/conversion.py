@@ -136,26 +136,22 @@ class ConversionReport:
 
 
 def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
-    """The tensors of a checkpoint file (under ``model``, ``state_dict`` or ``module``, or the
-    top level), with a leading ``module.`` removed.
+    """The tensors of a released checkpoint (read with
+    :func:`mavilkit.models.utils.checkpoint.load_state_dict`: under ``model``, ``state_dict`` or
+    ``module``, or the top level, ``module.`` removed); non-tensor entries are left out.
 
     Raises:
         FileNotFoundError: No such file.
         NotThisKindError: The file holds no state dict of tensors.
     """
-    from mavilkit.models.classifiers.pretrained import load_checkpoint_state
-    from mavilkit.utils.compat import register_checkpoint_loader
+    from .checkpoint import CheckpointMismatchError, load_state_dict
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint {path} not found')
-    register_checkpoint_loader()
-    state = load_checkpoint_state(path)
-    if not isinstance(state, dict) or not state:
-        raise NotThisKindError(f'{path} holds no state dict (got {type(state).__name__})')
-    tensors = {k[len('module.'):] if k.startswith('module.') else k: v
-               for k, v in state.items() if isinstance(v, torch.Tensor)}
-    if not tensors:
-        raise NotThisKindError(f'{path} holds no tensors (keys: {sorted(state)[:8]})')
-    return tensors
+    try:
+        state = load_state_dict(path)
+    except CheckpointMismatchError as error:
+        raise NotThisKindError(str(error)) from error
+    return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
 
 
 def require(state: Dict[str, torch.Tensor], keys: Iterable[str], kind: str, path: str,
@@ -271,19 +267,10 @@ def map_blocks(report: ConversionReport, state: Dict[str, torch.Tensor], src: st
 
 def resize_grid_pos_embed(pos_embed: torch.Tensor, old_grid: Sequence[int],
                           new_grid: Sequence[int]) -> torch.Tensor:
-    """Bicubic resize of a 2-D grid position code, CLS row kept: ``(1, 1 + h·w, D)`` ->
-    ``(1, 1 + H·W, D)`` (rows of both grids in row-major order), as DeiT / Audio-MAE adapt an
-    image model's code to another grid.
+    """A 2-D grid position code with a CLS row moved onto another grid: ``(1, 1 + h·w, D)`` ->
+    ``(1, 1 + H·W, D)``, bicubic (:func:`~mavilkit.models.utils.checkpoint.adapt_pos_embed`,
+    ``mode='interpolate'``), as DeiT / Audio-MAE adapt an image model's code to another grid.
     """
-    old_grid, new_grid = tuple(old_grid), tuple(new_grid)
-    if pos_embed.shape[1] != 1 + old_grid[0] * old_grid[1]:
-        raise ValueError(f'pos_embed {tuple(pos_embed.shape)} does not hold a CLS row and a '
-                         f'{old_grid} grid')
-    if old_grid == new_grid:
-        return pos_embed
-    dims = pos_embed.shape[-1]
-    grid = pos_embed[:, 1:].reshape(1, old_grid[0], old_grid[1], dims).permute(0, 3, 1, 2)
-    grid = torch.nn.functional.interpolate(grid.float(), size=new_grid, mode='bicubic',
-                                           align_corners=False)
-    grid = grid.permute(0, 2, 3, 1).reshape(1, new_grid[0] * new_grid[1], dims)
-    return torch.cat([pos_embed[:, :1], grid.to(pos_embed.dtype)], dim=1)
+    from .checkpoint import adapt_pos_embed
+    return adapt_pos_embed(pos_embed, old_grid, new_grid, mode='interpolate',
+                           source='the converted checkpoint')
