@@ -12,9 +12,13 @@ import foreign_models as ref
 from mavilkit.models.utils.conversion import NotThisKindError
 from mavilkit.registry import MODELS
 from mavilkit.utils import register_all_modules
-from tools.model_converters import audio_mae, cav_mae, imagenet_mae, mavil_release
+from tool_helpers import load_tool
 
 register_all_modules()
+audio_mae = load_tool('tools/model_converters/audio_mae.py')
+cav_mae = load_tool('tools/model_converters/cav_mae.py')
+imagenet_mae = load_tool('tools/model_converters/imagenet_mae.py')
+mavil_release = load_tool('tools/model_converters/mavil_release.py')
 
 D, HEADS, DEPTH = 32, 4, 2
 ARCH = dict(embed_dims=D, num_layers=DEPTH, num_heads=HEADS)
