@@ -9,7 +9,8 @@
    ``--keyint`` seconds, AAC at 48 kHz stereo; moving textured content, so that the encoder
    produces realistic P-frames.
 2. Trains ``--config`` (default: ViT-B stage 1) for ``--iters`` iterations on them with
-   ``tools/train.py`` (an ``IterBasedTrainLoop``, no checkpoints, the video encoder from scratch).
+   ``tools/train.py`` (an ``IterBasedTrainLoop``, no checkpoints, the video encoder from scratch,
+   ``SyncFreeRuntimeInfoHook`` so that logging does not synchronise every step).
 3. Reads mmengine's per-iteration ``data_time`` (time the loop waited for the next batch) and
    ``time`` (the whole iteration) from the run's ``scalars.json`` and prints their means after
    the first 10% of iterations (worker start-up), and the share of the step spent waiting.
@@ -104,7 +105,8 @@ def write_config(path: str, base: str, root: str, iters: int, batch_size: int,
         f'train_cfg = dict(_delete_=True, type="IterBasedTrainLoop", max_iters={iters})',
         'param_scheduler = []',
         'model = dict(video_backbone=dict(init_cfg=None))',
-        'default_hooks = dict(logger=dict(type="LoggerHook", interval=10), '
+        'default_hooks = dict(runtime_info=dict(type="SyncFreeRuntimeInfoHook"), '
+        'logger=dict(type="LoggerHook", interval=10), '
         'checkpoint=dict(type="CheckpointHook", interval=10**9, by_epoch=False, '
         'save_last=False))',
         'custom_hooks = []',
