@@ -226,7 +226,9 @@ def test_unreadable_clip_is_replaced_counted_and_logged_once(tmp_path, demo_root
     assert first['data_samples'].clip_id != 'demo0000000'
     assert second['data_samples'].bad_media == [bad]
     assert list(ds.bad_media) == [bad]
-    assert sum(m.startswith(f'Unreadable media file {bad} ') for m in log_messages) == 1
+    assert sum(m.startswith(f'Unreadable media file {bad!r} ') for m in log_messages) == 1
+    # known unreadable: marked once, never decoded again
+    assert int(ds.unreadable.sum()) == 1 and ds.unreadable[0] == 1
 
 
 def test_short_and_silent_media_are_not_failures(tmp_path):
@@ -260,12 +262,13 @@ def test_failure_fraction_stops_with_clear_error(tmp_path, demo_root):
     # test mode replaces a bad clip by the next one, so the reads are deterministic
     ds = _broken_dataset(tmp_path, demo_root, ['empty', 'ok', 'ok', 'ok', 'garbage'],
                          max_failure_fraction=0.2, test_mode=True)
-    # ds[0]: 2 reads (0 fails, 1), ds[1..3]: 1 read each, ds[4]: read 6 fails.
-    # 2 failures > 0.2 * max(6 reads, min(9 clips, 1000)) = 1.8
+    # ds[0]: clip 0 fails, replaced by clip 1; ds[1..3]: read; ds[4] fails: distinct clips
+    # tried {0, 1, 2, 3, 4}; 2 unreadable > 0.2 * max(5 tried, min(9 clips, 1000)) = 1.8
     for i in range(4):
         ds[i]
-    with pytest.raises(RuntimeError, match=r'2 of 6 reads of clips .* max_failure_fraction=0.2'
-                       r'.*demo0000000_'):
+    with pytest.raises(RuntimeError, match=r"2 of the 5 distinct clips .* tried are unreadable, "
+                       r"more than max_failure_fraction=0.2 .*'.*demo0000000_.*\.mp4' \(.*"
+                       r"'.*demo0000004_.*\.mp4' \("):
         ds[4]
 
 
@@ -290,11 +293,11 @@ def test_failure_fraction_is_a_rate_of_reads_on_large_datasets(log_messages):
     ok = _FailingEvery(5000, period=50)
     for i in range(3000):
         ok[i]
-    assert ok._num_failed_reads == 60 and ok._num_reads == 3060
-    # a third unreadable: stops once more than 5 % of max(reads, 1000) reads failed, i.e. at the
-    # 51st failure, long before 5 % of the 5000 clips (250) are known to be bad
+    assert int(ok.unreadable.sum()) == 60 and int(ok.tried.sum()) == 3000
+    # a third unreadable: stops once more than 5 % of max(tried, 1000) distinct clips are
+    # unreadable, i.e. at the 51st, long before 5 % of the 5000 clips (250) are known to be bad
     bad = _FailingEvery(5000, period=3)
-    with pytest.raises(RuntimeError, match=r'51 of \d+ reads .* at least 1000 reads'):
+    with pytest.raises(RuntimeError, match=r'51 of the \d+ distinct clips .* at least 1000 clips'):
         for i in range(1, 5000):
             bad[i]
     assert i < 200 and len(bad.bad_media) == 51
@@ -329,8 +332,9 @@ def test_bad_media_hook_reports_count_in_a_runner(tmp_path, demo_root, monkeypat
     runner.train()
     assert runner.message_hub.get_info('train/num_bad_media') == 1
     bad = ds.get_data_info(0)['filename']
-    assert hook_messages == [f'train: 1 of the 9 samples of this epoch replaced an unreadable '
-                             f'clip (e.g. {bad}).']
+    # the worker saw the failure; the main process knows the file from the shared record
+    assert hook_messages == [f'train: 1 distinct unreadable media files known so far; 1 of '
+                             f'the 9 samples of this epoch replaced one (e.g. {bad!r}).']
 
 
 def test_dataset_holds_no_decoder_handles_and_pickles(demo_root):

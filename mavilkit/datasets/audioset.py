@@ -5,7 +5,7 @@ from typing import List
 
 from mavilkit.registry import DATASETS
 from .base_av_dataset import BaseAVDataset
-from .utils import mids_to_indices, read_class_labels_indices
+from .utils import mids_to_indices, read_annotation_lines, read_class_labels_indices
 
 
 def parse_audioset_segments(ann_file: str):
@@ -14,22 +14,22 @@ def parse_audioset_segments(ann_file: str):
     The released files (``balanced_train_segments.csv``, ``unbalanced_train_segments.csv``,
     ``eval_segments.csv``) start with ``#`` comment lines, put a space after each comma and quote
     the comma-separated label field: ``--PJHxphWEs, 30.000, 40.000, "/m/09x0r,/t/dd00088"``.
+    A byte-order mark, CRLF line ends and blanks around fields are accepted
+    (:func:`~mavilkit.datasets.utils.read_annotation_lines`).
     """
-    with open(ann_file, newline='', encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line or line.startswith('#'):
-                continue
-            row = next(csv.reader([line], skipinitialspace=True))
-            if len(row) != 4:
-                raise ValueError(f'{ann_file}:{lineno}: expected "YTID, start_seconds, '
-                                 f'end_seconds, positive_labels", got {line!r}')
-            try:
-                start, end = float(row[1]), float(row[2])
-            except ValueError:
-                raise ValueError(f'{ann_file}:{lineno}: start/end seconds are not numbers: '
-                                 f'{line!r}')
-            yield lineno, row[0].strip(), start, end, row[3]
+    for lineno, line in read_annotation_lines(ann_file):
+        if line.startswith('#'):
+            continue
+        row = [field.strip() for field in next(csv.reader([line], skipinitialspace=True))]
+        if len(row) != 4:
+            raise ValueError(f'{ann_file}:{lineno}: expected "YTID, start_seconds, '
+                             f'end_seconds, positive_labels", got {line!r}')
+        try:
+            start, end = float(row[1]), float(row[2])
+        except ValueError:
+            raise ValueError(f'{ann_file}:{lineno}: start/end seconds are not numbers: '
+                             f'{line!r}')
+        yield lineno, row[0], start, end, row[3]
 
 
 @DATASETS.register_module()

@@ -5,7 +5,7 @@ from typing import List, Sequence
 
 from mavilkit.registry import DATASETS
 from .base_av_dataset import BaseAVDataset
-from .utils import mids_to_indices, read_class_labels_indices
+from .utils import mids_to_indices, read_annotation_text, read_class_labels_indices
 
 
 @DATASETS.register_module()
@@ -16,7 +16,9 @@ class AVJsonDataset(BaseAVDataset):
     "/m/..,/m/.."}, ...]}``; labels are ids of ``label_file`` (``class_labels_indices.csv``).
     ``wav`` becomes ``audio_path`` (read by ``LoadAudio``). ``video_path`` may be the video file
     itself or, as in CAV-MAE datafiles, a folder, in which case the file is
-    ``video_path / (video_id + video_ext)``. (CAV-MAE's pre-extracted jpg frames are not read;
+    ``video_path / (video_id + video_ext)``.
+    The file may start with a byte-order mark and use CRLF line ends; blanks around the string
+    values are removed. (CAV-MAE's pre-extracted jpg frames are not read;
     point ``video_path`` to the videos.) Relative paths are joined with ``data_prefix``.
 
     Args:
@@ -50,17 +52,18 @@ class AVJsonDataset(BaseAVDataset):
     def load_data_list(self) -> List[dict]:
         mid_to_index, names = read_class_labels_indices(self.label_file)
         self._metainfo['classes'] = tuple(names)
-        with open(self.ann_file, encoding='utf-8') as f:
-            try:
-                entries = json.load(f)['data']
-            except (json.JSONDecodeError, KeyError, TypeError) as error:
-                raise ValueError(f'{self.ann_file}: expected {{"data": [...]}} JSON: {error}')
+        try:
+            entries = json.loads(read_annotation_text(self.ann_file))['data']
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ValueError(f'{self.ann_file}: expected {{"data": [...]}} JSON: {error}')
         data_list = []
         for i, entry in enumerate(entries):
             where = f'{self.ann_file} entry {i}'
             for key in ('wav', 'labels') + (('video_path',) if 'video' in self.modality else ()):
                 if key not in entry:
                     raise ValueError(f'{where}: missing key {key!r}')
+            # blanks around names (a hand-edited datafile) are not part of the file names
+            entry = {k: v.strip() if isinstance(v, str) else v for k, v in entry.items()}
             clip_id = str(entry.get('video_id', osp.splitext(osp.basename(entry['wav']))[0]))
             info = dict(
                 audio_path=self._join('audio', entry['wav']),

@@ -4,13 +4,15 @@ from typing import List
 
 from mavilkit.registry import DATASETS
 from .base_av_dataset import BaseAVDataset
+from .utils import read_annotation_lines
 
 
 @DATASETS.register_module()
 class RetrievalListDataset(BaseAVDataset):
     """Audio-video pairs listed one per line, for retrieval (no class labels).
 
-    Format of ``ann_file`` (UTF-8 text): one clip per line, fields separated by whitespace::
+    Format of ``ann_file`` (UTF-8 text; a byte-order mark, CRLF line ends and trailing blanks
+    are accepted): one clip per line, fields separated by whitespace::
 
         # comment lines and blank lines are ignored
         <clip_id> <video_path> [<audio_path>]
@@ -45,24 +47,22 @@ class RetrievalListDataset(BaseAVDataset):
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'Retrieval list not found: {self.ann_file}')
         data_list, seen = [], {}
-        with open(self.ann_file, encoding='utf-8') as f:
-            for line_no, line in enumerate(f, 1):
-                line = line.strip()
-                if not line or line.startswith('#'):
-                    continue
-                fields = line.split()
-                if len(fields) not in (2, 3):
-                    raise ValueError(f'{self.ann_file}:{line_no}: expected "<clip_id> '
-                                     f'<video_path> [<audio_path>]", got {line!r}')
-                clip_id = fields[0]
-                if clip_id in seen:
-                    raise ValueError(f'{self.ann_file}:{line_no}: clip id {clip_id!r} repeats '
-                                     f'line {seen[clip_id]}')
-                seen[clip_id] = line_no
-                info = dict(clip_id=clip_id, filename=self._join('video', fields[1]))
-                if len(fields) == 3:
-                    info['audio_path'] = self._join('audio', fields[2])
-                data_list.append(info)
+        for line_no, line in read_annotation_lines(self.ann_file):
+            if line.startswith('#'):
+                continue
+            fields = line.split()
+            if len(fields) not in (2, 3):
+                raise ValueError(f'{self.ann_file}:{line_no}: expected "<clip_id> '
+                                 f'<video_path> [<audio_path>]", got {line!r}')
+            clip_id = fields[0]
+            if clip_id in seen:
+                raise ValueError(f'{self.ann_file}:{line_no}: clip id {clip_id!r} repeats '
+                                 f'line {seen[clip_id]}')
+            seen[clip_id] = line_no
+            info = dict(clip_id=clip_id, filename=self._join('video', fields[1]))
+            if len(fields) == 3:
+                info['audio_path'] = self._join('audio', fields[2])
+            data_list.append(info)
         if not data_list:
             raise ValueError(f'{self.ann_file} lists no clip')
         return data_list

@@ -10,6 +10,7 @@ from mmengine.logging import print_log
 
 from mavilkit.registry import DATASETS
 from .base_av_dataset import BaseAVDataset
+from .utils import read_annotation_lines
 
 #: The ten keywords of SPC-1 (MAViL Table 8 / 10 "SPC-1").
 SPC1_KEYWORDS = ('yes', 'no', 'up', 'down', 'left', 'right', 'on', 'off', 'stop', 'go')
@@ -91,14 +92,10 @@ class SpeechCommandsDataset(BaseAVDataset):
         if not osp.isfile(path):
             raise FileNotFoundError(f'{path} is missing (Speech Commands split list)')
         entries = []
-        with open(path, encoding='utf-8') as f:
-            for lineno, line in enumerate(f, 1):
-                rel = line.strip()
-                if not rel:
-                    continue
-                if not _LIST_LINE.match(rel):
-                    raise ValueError(f'{path}:{lineno}: expected "<word>/<file>.wav", got {rel!r}')
-                entries.append((rel, f'{path}:{lineno}'))
+        for lineno, rel in read_annotation_lines(path):
+            if not _LIST_LINE.match(rel):
+                raise ValueError(f'{path}:{lineno}: expected "<word>/<file>.wav", got {rel!r}')
+            entries.append((rel, f'{path}:{lineno}'))
         return entries
 
     def _silence_chunks(self) -> List[Tuple[str, int]]:
@@ -161,6 +158,9 @@ class SpeechCommandsDataset(BaseAVDataset):
                     audio_path=path, audio_segment=(float(k), float(k + 1)),
                     clip_id=f'{SILENCE}/{osp.splitext(osp.basename(path))[0]}_{k}',
                     gt_label=[index[SILENCE]], num_classes=len(classes)))
+        for position, info in enumerate(data_list):
+            info['clip_index'] = position  # before balancing: a repeated clip keeps its identity
+            info['clip_uid'] = self.clip_uid(info)
         if self.balance_classes:
             data_list = self._balance(data_list, classes)
         return data_list
@@ -177,7 +177,7 @@ class SpeechCommandsDataset(BaseAVDataset):
         print_log('SPC-1 class balancing (Table 10 *): ' + ', '.join(
             f'{classes[c]} {counts[c]}x{repeats[c]}' for c in sorted(counts)),
             logger='current', level=logging.INFO)
-        return [info for info in data_list for _ in range(repeats[info['gt_label'][0]])]
+        return [dict(info) for info in data_list for _ in range(repeats[info['gt_label'][0]])]
 
     # ------------------------------------------------------------------ silence chunks
     def prepare_data(self, idx: int):

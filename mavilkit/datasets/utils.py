@@ -1,6 +1,57 @@
 """Helpers shared by the dataset classes."""
 import csv
-from typing import Dict, List, Tuple
+from typing import Dict, Iterator, List, Tuple
+
+#: Byte-order marks that editors put at the start of a text file, and their encodings.
+_BOMS = ((b'\xef\xbb\xbf', 'utf-8-sig'), (b'\xff\xfe', 'utf-16'), (b'\xfe\xff', 'utf-16'))
+
+
+def read_annotation_text(path: str) -> str:
+    """The text of an annotation file as editors and spreadsheets save it.
+
+    Decoded as UTF-8, or as the encoding named by a leading byte-order mark (UTF-8 BOM as
+    written by spreadsheets, UTF-16 as written by "Unicode text" exports), with the mark removed.
+    Line ends (``\\n``, ``\\r\\n``, ``\\r``) all become ``\\n``.
+
+    Raises:
+        ValueError: the file is not valid text in that encoding; the message names the file and
+            the byte offset.
+    """
+    with open(path, 'rb') as f:
+        raw = f.read()
+    encoding = next((enc for bom, enc in _BOMS if raw.startswith(bom)), 'utf-8')
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise ValueError(f'{path!r} is not {encoding} text (byte {error.start}: '
+                         f'{raw[error.start:error.start + 4]!r}); save it as UTF-8') from None
+    return text.lstrip('\ufeff').replace('\r\n', '\n').replace('\r', '\n')
+
+
+def read_annotation_lines(path: str) -> Iterator[Tuple[int, str]]:
+    """Yield ``(line number, line)`` of the non-blank lines of an annotation file.
+
+    See :func:`read_annotation_text` for the encodings and line ends accepted. Each line has its
+    leading and trailing whitespace removed (spaces, tabs, non-breaking spaces), so a file that
+    an editor saved with a BOM, CRLF line ends or trailing blanks gives the same lines as the
+    clean file. Line numbers count every line of the file, from 1.
+    """
+    for lineno, line in enumerate(read_annotation_text(path).split('\n'), 1):
+        line = line.strip()
+        if line:
+            yield lineno, line
+
+
+def read_annotation_csv(path: str, **reader_kwargs) -> Iterator[Tuple[int, List[str]]]:
+    """Yield ``(line number, fields)`` of the non-blank lines of a CSV annotation file.
+
+    Lines are those of :func:`read_annotation_lines` (one record per line: fields may be quoted
+    but may not contain line breaks); every field is stripped of surrounding whitespace.
+    ``reader_kwargs`` go to :func:`csv.reader`.
+    """
+    for lineno, line in read_annotation_lines(path):
+        row = next(csv.reader([line], **reader_kwargs))
+        yield lineno, [field.strip() for field in row]
 
 
 def read_class_labels_indices(label_file: str) -> Tuple[Dict[str, int], List[str]]:
@@ -9,15 +60,12 @@ def read_class_labels_indices(label_file: str) -> Tuple[Dict[str, int], List[str
     Returns:
         tuple: ``mid -> index`` and the display names in index order.
     """
-    with open(label_file, newline='', encoding='utf-8') as f:
-        rows = list(csv.reader(f))
-    if not rows or [c.strip() for c in rows[0]] != ['index', 'mid', 'display_name']:
+    rows = list(read_annotation_csv(label_file))
+    if not rows or rows[0][1] != ['index', 'mid', 'display_name']:
         raise ValueError(f'{label_file}: expected the header "index,mid,display_name", '
-                         f'got {rows[0] if rows else "an empty file"}')
+                         f'got {rows[0][1] if rows else "an empty file"}')
     mid_to_index, names = {}, []
-    for lineno, row in enumerate(rows[1:], 2):
-        if not row:
-            continue
+    for lineno, row in rows[1:]:
         if len(row) != 3:
             raise ValueError(f'{label_file}:{lineno}: expected 3 fields, got {row}')
         try:
@@ -27,8 +75,8 @@ def read_class_labels_indices(label_file: str) -> Tuple[Dict[str, int], List[str
         if index != len(names):
             raise ValueError(f'{label_file}:{lineno}: indices must be 0, 1, 2, ... in order; '
                              f'expected {len(names)}, got {index}')
-        mid_to_index[row[1].strip()] = index
-        names.append(row[2].strip())
+        mid_to_index[row[1]] = index
+        names.append(row[2])
     return mid_to_index, names
 
 

@@ -1,11 +1,9 @@
 """VGGSound, read from ``vggsound.csv`` as released."""
-import csv
 from typing import List, Optional, Sequence, Union
-
-from mmengine.fileio import list_from_file
 
 from mavilkit.registry import DATASETS
 from .base_av_dataset import BaseAVDataset
+from .utils import read_annotation_csv, read_annotation_lines
 
 
 @DATASETS.register_module()
@@ -38,30 +36,28 @@ class VGGSoundDataset(BaseAVDataset):
         if split not in ('train', 'test'):
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         self.split = split
-        self.class_names = list_from_file(classes) if isinstance(classes, str) else classes
+        self.class_names = [line for _, line in read_annotation_lines(classes)] \
+            if isinstance(classes, str) else classes
         self.filename_tmpl = filename_tmpl
         super().__init__(ann_file=ann_file, data_prefix=data_prefix, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         rows = []
-        with open(self.ann_file, newline='', encoding='utf-8') as f:
-            for lineno, row in enumerate(csv.reader(f), 1):
-                if not row or not ''.join(row).strip():
-                    continue
-                if len(row) != 4:
-                    raise ValueError(f'{self.ann_file}:{lineno}: expected '
-                                     f'"ytid,start_seconds,label,split", got {row}')
-                try:
-                    start = int(float(row[1]))
-                except ValueError:
-                    raise ValueError(f'{self.ann_file}:{lineno}: start {row[1]!r} is not a number')
-                rows.append((lineno, row[0].strip(), start, row[2].strip(), row[3].strip()))
+        for position, (lineno, row) in enumerate(read_annotation_csv(self.ann_file)):
+            if len(row) != 4:
+                raise ValueError(f'{self.ann_file}:{lineno}: expected '
+                                 f'"ytid,start_seconds,label,split", got {row}')
+            try:
+                start = int(float(row[1]))
+            except ValueError:
+                raise ValueError(f'{self.ann_file}:{lineno}: start {row[1]!r} is not a number')
+            rows.append((lineno, position, row[0], start, row[2], row[3]))
         names = list(self.class_names) if self.class_names is not None \
-            else sorted({r[3] for r in rows})
+            else sorted({r[4] for r in rows})
         index = {n: i for i, n in enumerate(names)}
         self._metainfo['classes'] = tuple(names)
         data_list = []
-        for lineno, ytid, start, label, split in rows:
+        for lineno, position, ytid, start, label, split in rows:
             if split != self.split:
                 continue
             if label not in index:
@@ -69,5 +65,7 @@ class VGGSoundDataset(BaseAVDataset):
             name = self.filename_tmpl.format(ytid=ytid, start=start)
             data_list.append(dict(
                 filename=self._join('video', name), clip_id=f'{ytid}_{start}',
+                # the row among both splits: train and test clips never share an index
+                clip_index=position,
                 gt_label=[index[label]], num_classes=len(names)))
         return data_list

@@ -19,7 +19,8 @@ def _to_tensor(value, dtype) -> torch.Tensor:
 class AVDataSample(BaseDataElement):
     """Labels and predictions of one clip.
 
-    Metainfo: ``clip_id`` (str), ``clip_index`` (int, index in the dataset), ``num_clips`` (int).
+    Metainfo: ``clip_id`` (str), ``clip_index`` (int, position in the annotation file),
+    ``clip_uid`` (str, global identity of the clip: its media files), ``num_clips`` (int).
     Data fields:
 
     - ``gt_label`` (``LongTensor``, any length): class indices.

@@ -6,11 +6,15 @@ CONFIG is a fine-tuning config (``AVClassifier``) or a retrieval config (``AVRet
 MAViL checkpoint itself for the pre-trained encoders). The clips of ``<split>_dataloader`` are
 encoded without masking; ``FILE.npz`` holds
 
-- ``clip_ids`` (N,) str, ``clip_index`` (N,) int;
+- ``clip_ids`` (N,) str, ``clip_index`` (N,) int (position in the annotation file),
+  ``clip_uid`` (N,) str (the clip's global identity: its media files); each clip once;
 - ``labels`` (N, C) float32 multi-hot (absent when the dataset has no labels);
 - ``audio`` (N, D), ``video`` (N, D): mean-pooled uni-modal encoder tokens (CLS excluded; an
   ``AVRetriever`` L2-normalises them); ``fusion`` (N, 2D): pooled fused audio ‖ video (A+V
-  classifiers, or an ``AVRetriever`` with a ``neck``). Multi-clip videos are averaged over clips.
+  classifiers, or an ``AVRetriever`` with a ``neck``). Multi-clip videos are averaged over clips;
+- ``unreadable_clip_ids``, ``unreadable_clip_uids``, ``unreadable_paths``, ``unreadable_reasons``
+  (M,) str: the clips whose media could not be read. They are listed (also on stdout) and
+  left out: no other clip is written in their place.
 """
 import argparse
 import os.path as osp
@@ -90,27 +94,90 @@ def main(argv=None):
     load_weights(model, args.checkpoint)
     model.to(args.device).eval()
 
-    feats, clip_ids, indices, labels = {}, [], [], []
+    out, unreadable = extract(model, loader)
+    np.savez(args.out, **out)
+    print(f'Wrote {len(out["clip_ids"])} clips to {args.out}: ' +
+          ', '.join(f'{k} {v.shape}' for k, v in out.items() if not k.startswith('unreadable')))
+    if unreadable:
+        print(f'{len(unreadable)} clips could not be read and are not in {args.out}:')
+        for u in unreadable:
+            print(f'  {u["clip_id"]} {u["path"]!r}: {u["reason"]}')
+
+
+class _SplitUnreadable:
+    """Collate function: ``(collated readable samples or None, [unreadable records])``."""
+
+    def __init__(self, collate_fn):
+        self.collate_fn = collate_fn
+
+    def __call__(self, batch):
+        failed = [b['unreadable'] for b in batch if 'unreadable' in b]
+        ok = [b for b in batch if 'unreadable' not in b]
+        return (self.collate_fn(ok) if ok else None), failed
+
+
+def extract(model: torch.nn.Module, loader) -> tuple:
+    """Encode every clip of ``loader`` once; return ``(arrays, unreadable clips)``.
+
+    The leaf datasets stop substituting unreadable clips (``substitute_unreadable=False``): each
+    such clip is returned as a record with its reason. A clip that comes again (a
+    ``RepeatDataset``, the same annotation file twice in a ``ConcatDataset``) is written once,
+    by its ``clip_uid``.
+    """
+    from mmengine.utils import ProgressBar
+
+    from mavilkit.engine.hooks.bad_media_hook import leaf_datasets
+    for dataset in leaf_datasets(loader.dataset):
+        if hasattr(dataset, 'substitute_unreadable'):
+            dataset.substitute_unreadable = False
+    loader.collate_fn = _SplitUnreadable(loader.collate_fn)
+
+    feats, clip_ids, indices, uids, labels, unreadable = {}, [], [], [], [], []
+    seen = set()
     num_classes = getattr(loader.dataset, 'num_classes', None)
+    progress = ProgressBar(len(loader.dataset))
     with torch.no_grad():
-        for batch in loader:
-            data = model.data_preprocessor(batch, training=False)
-            for key, value in model.extract_feat(data['inputs']).items():
-                feats.setdefault(key, []).append(value.float().cpu().numpy())
-            for sample in data['data_samples']:
-                clip_ids.append(str(sample.metainfo.get('clip_id', '')))
-                indices.append(int(sample.metainfo.get('clip_index', len(indices))))
-                if num_classes and 'gt_label' in sample:
-                    row = np.zeros(num_classes, np.float32)
-                    row[sample.gt_label.cpu().numpy()] = 1.
-                    labels.append(row)
+        for batch, failed in loader:
+            for record in failed:
+                if record['clip_uid'] not in seen:
+                    seen.add(record['clip_uid'])
+                    unreadable.append(record)
+            num_in_batch = len(failed)
+            if batch is not None:
+                data = model.data_preprocessor(batch, training=False)
+                samples = data['data_samples']
+                num_in_batch += len(samples)
+                keep = []
+                for i, sample in enumerate(samples):
+                    meta = sample.metainfo
+                    uid = str(meta.get('clip_uid', meta.get('clip_index', len(seen))))
+                    if uid in seen:
+                        continue
+                    seen.add(uid)
+                    keep.append(i)
+                    clip_ids.append(str(meta.get('clip_id', '')))
+                    indices.append(int(meta.get('clip_index', -1)))
+                    uids.append(uid)
+                    if num_classes and 'gt_label' in sample:
+                        row = np.zeros(num_classes, np.float32)
+                        row[sample.gt_label.cpu().numpy()] = 1.
+                        labels.append(row)
+                if keep:
+                    for key, value in model.extract_feat(data['inputs']).items():
+                        feats.setdefault(key, []).append(value.float().cpu().numpy()[keep])
+            for _ in range(num_in_batch):
+                progress.update()
+    print()
     out = {k: np.concatenate(v) for k, v in feats.items()}
-    out.update(clip_ids=np.array(clip_ids), clip_index=np.array(indices, dtype=np.int64))
+    out.update(clip_ids=np.array(clip_ids), clip_index=np.array(indices, dtype=np.int64),
+               clip_uid=np.array(uids))
     if labels and len(labels) == len(clip_ids):
         out['labels'] = np.stack(labels)
-    np.savez(args.out, **out)
-    print(f'Wrote {len(clip_ids)} clips to {args.out}: ' +
-          ', '.join(f'{k} {v.shape}' for k, v in out.items()))
+    for key in ('clip_id', 'clip_uid', 'path', 'reason'):
+        name = 'unreadable_' + ('paths' if key == 'path' else
+                                'reasons' if key == 'reason' else key + 's')
+        out[name] = np.array([str(u[key]) for u in unreadable], dtype=str)
+    return out, unreadable
 
 
 if __name__ == '__main__':

@@ -18,7 +18,9 @@ class PackAVInputs(BaseTransform):
       ``(K, C, T, H, W)`` when ``num_clips = K > 1`` (multi-clip testing). Frames stay uint8
       until ``AVDataPreprocessor``.
     - ``AVDataSample`` with ``gt_label`` (class indices) and ``gt_score`` (multi-hot over
-      ``num_classes``), metainfo from ``meta_keys`` (``clip_index`` is ``sample_idx``).
+      ``num_classes``), metainfo from ``meta_keys``: ``clip_uid`` is the clip's global
+      identity and ``clip_index`` its position in the annotation file (both set by
+      ``BaseAVDataset``; ``clip_index`` falls back to ``sample_idx``).
 
     Required Keys: ``audio`` and/or ``imgs`` (+ ``clip_len``, ``num_clips``)
 
@@ -28,10 +30,11 @@ class PackAVInputs(BaseTransform):
 
     Args:
         meta_keys (Sequence[str]): metainfo keys. Defaults to
-            ``('clip_id', 'clip_index', 'num_clips')``.
+            ``('clip_id', 'clip_index', 'clip_uid', 'num_clips')``.
     """
 
-    def __init__(self, meta_keys: Sequence[str] = ('clip_id', 'clip_index', 'num_clips')):
+    def __init__(self,
+                 meta_keys: Sequence[str] = ('clip_id', 'clip_index', 'clip_uid', 'num_clips')):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:

@@ -31,7 +31,7 @@ class Accuracy(BaseMetric):
             raise ValueError(f'topk must be positive integers, got {topk}')
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        """Store one ``(pred_score, gt_label, clip_index)`` record per sample."""
+        """Store one ``(pred_score, gt_label, identity)`` record per sample."""
         self.results.extend(classification_record(s, 'Accuracy') for s in data_samples)
 
     def compute_metrics(self, results: List[dict]) -> dict:

@@ -59,7 +59,7 @@ class AudioSetMAP(BaseMetric):
     default_prefix: Optional[str] = 'audioset'
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        """Store one ``(pred_score, gt_label, clip_index)`` record per sample."""
+        """Store one ``(pred_score, gt_label, identity)`` record per sample."""
         self.results.extend(classification_record(s, 'AudioSetMAP') for s in data_samples)
 
     def compute_metrics(self, results: List[dict]) -> dict:

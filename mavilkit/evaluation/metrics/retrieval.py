@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from mmengine.evaluator import BaseMetric
 
 from mavilkit.registry import METRICS
-from .utils import drop_duplicate_clips
+from .utils import clip_identity, drop_duplicate_clips
 
 
 def retrieval_ranks(similarity: torch.Tensor) -> torch.Tensor:
@@ -44,15 +44,16 @@ class RetrievalRecall(BaseMetric):
         self.topk = (topk, ) if isinstance(topk, int) else tuple(topk)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        """Store one ``(audio_embedding, video_embedding, clip_index)`` record per sample."""
+        """Store one ``(audio_embedding, video_embedding, identity)`` record per sample."""
         for sample in data_samples:
             if 'audio_embedding' not in sample or 'video_embedding' not in sample:
                 raise KeyError('RetrievalRecall needs `audio_embedding` and `video_embedding` in '
                                f'each data sample (got keys {sorted(sample)})')
             result = dict(audio=sample['audio_embedding'].detach().float().cpu(),
                           video=sample['video_embedding'].detach().float().cpu())
-            if 'clip_index' in sample:
-                result['clip_index'] = sample['clip_index']
+            identity = clip_identity(sample)
+            if identity is not None:
+                result['identity'] = identity
             self.results.append(result)
 
     def compute_metrics(self, results: List[dict]) -> dict:
