@@ -8,7 +8,7 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from data_helpers import demo_dataset_cfg, make_demo_data
+from data_helpers import demo_dataset_cfg, make_demo_data, write_mp4
 from mavilkit.registry import DATASETS, MODELS
 from mavilkit.utils import register_all_modules
 from tool_helpers import load_tool
@@ -95,3 +95,37 @@ def test_extract_features_refuses_a_checkpoint_without_the_fusion(tmp_path):
     with pytest.raises(SystemExit, match='fusion'):
         extract_features.main([str(cfg), str(ckpt), '--out', str(tmp_path / 'f.npz'),
                                '--device', 'cpu'])
+
+
+def test_extract_features_lists_unreadable_clips_and_writes_no_substitute(tmp_path, capsys):
+    root = make_demo_data(tmp_path / 'demo', num_clips=12, duration=3., size=32)  # 3 eval clips
+    dataset = demo_dataset_cfg(root, PIPELINE, split='eval', test_mode=True)
+    ds = DATASETS.build(dataset)
+    assert len(ds) == 3
+    infos = [ds.get_data_info(i) for i in range(3)]
+    write_mp4(infos[1]['filename'], duration=3., with_audio=False)  # clip 1 loses its audio
+    cfg = tmp_path / 'cfg.py'
+    cfg.write_text(CONFIG.format(model=MODEL, dataset=dataset))
+    torch.manual_seed(0)
+    model = MODELS.build(MODEL).eval()
+    ckpt = tmp_path / 'ft.pth'
+    torch.save(dict(state_dict=model.state_dict()), ckpt)
+    out = tmp_path / 'feats.npz'
+    extract_features.main([str(cfg), str(ckpt), '--out', str(out), '--device', 'cpu'])
+    feats = np.load(out)
+    # clips 0 and 2, each once, under their own names; clip 1 listed with its reason
+    assert list(feats['clip_index']) == [0, 2]
+    assert list(feats['clip_ids']) == [infos[0]['clip_id'], infos[2]['clip_id']]
+    assert list(feats['clip_uid']) == [infos[0]['filename'], infos[2]['filename']]
+    assert feats['audio'].shape == (2, 64)
+    assert list(feats['unreadable_clip_ids']) == [infos[1]['clip_id']]
+    assert list(feats['unreadable_paths']) == [infos[1]['filename']]
+    assert 'audio' in str(feats['unreadable_reasons'][0])
+    printed = capsys.readouterr().out
+    assert 'Wrote 2 clips' in printed and '1 clips could not be read' in printed
+    assert infos[1]['clip_id'] in printed
+    # the row of clip 2 holds clip 2's embedding
+    data = model.data_preprocessor(pseudo_collate([ds[2]]), False)
+    with torch.no_grad():
+        a_tok = model.audio_backbone(data['inputs']['audio'])
+    np.testing.assert_allclose(feats['audio'][1], a_tok[0, 1:].mean(0).numpy(), atol=1e-5)

@@ -11,7 +11,8 @@ def read_annotation_text(path: str) -> str:
 
     Decoded as UTF-8, or as the encoding named by a leading byte-order mark (UTF-8 BOM as
     written by spreadsheets, UTF-16 as written by "Unicode text" exports), with the mark removed.
-    Line ends (``\\n``, ``\\r\\n``, ``\\r``) all become ``\\n``.
+    Line ends (``\\n``, ``\\r\\n``, ``\\r``) all become ``\\n`` and trailing whitespace (spaces,
+    tabs, no-break spaces) is removed from every line.
 
     Raises:
         ValueError: the file is not valid text in that encoding; the message names the file and
@@ -25,7 +26,9 @@ def read_annotation_text(path: str) -> str:
     except UnicodeDecodeError as error:
         raise ValueError(f'{path!r} is not {encoding} text (byte {error.start}: '
                          f'{raw[error.start:error.start + 4]!r}); save it as UTF-8') from None
-    return text.lstrip('\ufeff').replace('\r\n', '\n').replace('\r', '\n')
+    lines = text.lstrip('\ufeff').replace('\r\n', '\n').replace('\r', '\n').split('\n')
+    # Trailing blanks never belong to a value: JSON strings and our CSV records end on their line.
+    return '\n'.join(line.rstrip() for line in lines)
 
 
 def read_annotation_lines(path: str) -> Iterator[Tuple[int, str]]:
