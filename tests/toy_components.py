@@ -1,10 +1,14 @@
 """A toy model and dataset registered for the foundation tests only (mavilkit ships no toys)."""
+import random
+
+import numpy as np
 import torch
 from mmengine.dataset import BaseDataset
 from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from torch import nn
 
+from mavilkit.datasets import BaseAVDataset
 from mavilkit.registry import DATASETS, HOOKS, MODELS
 
 
@@ -55,3 +59,25 @@ class CrashAfterEpochHook(Hook):
     def after_train_epoch(self, runner):
         if runner.epoch + 1 == self.epoch:  # runner.epoch is 0-based until the epoch ends
             raise RuntimeError(f'simulated crash after epoch {self.epoch}')
+
+
+@DATASETS.register_module()
+class ToyAugmentedDataset(BaseAVDataset):
+    """The regression pairs of ``ToyRegressionDataset`` with a random augmentation drawn in the
+    dataloader workers from NumPy, ``random`` and torch, as crops, flips and rolls are."""
+
+    def __init__(self, num_samples=32, **kwargs):
+        self.num_samples = num_samples
+        super().__init__(ann_file='', pipeline=[_augment], **kwargs)
+
+    def load_data_list(self):
+        g = torch.Generator().manual_seed(123)
+        x = torch.randn(self.num_samples, 4, generator=g)
+        y = x @ torch.tensor([1.0, -2.0, 0.5, 3.0]) + 1.0
+        return [dict(inputs=x[i], target=y[i]) for i in range(self.num_samples)]
+
+
+def _augment(results):
+    noise = 0.1 * (torch.from_numpy(np.random.normal(size=4)).float() + random.gauss(0., 1.)
+                   + torch.randn(4))
+    return dict(inputs=results['inputs'] + noise, target=results['target'])
