@@ -1,11 +1,12 @@
-from .audio import (FBANK_STATS, AudioAddNoise, AudioFbank, AudioRandomRoll, SpecAugment,
-                    waveform_to_fbank)
+from .audio import (FBANK_STATS, AudioAddNoise, AudioFbank, AudioRandomRoll, PrepareWaveform,
+                    SpecAugment, fbank_num_frames, fbank_num_samples, waveform_to_fbank)
 from .formatting import PackAVInputs
 from .loading import LoadAudio, SampleVideoFrames, clip_frame_indices
 from .video import VideoFlip, VideoRandomResizedCrop, VideoResizeCenterCrop
 
 __all__ = [
-    'FBANK_STATS', 'AudioAddNoise', 'AudioFbank', 'AudioRandomRoll', 'SpecAugment',
+    'FBANK_STATS', 'AudioAddNoise', 'AudioFbank', 'AudioRandomRoll', 'PrepareWaveform',
+    'SpecAugment', 'fbank_num_frames', 'fbank_num_samples',
     'waveform_to_fbank', 'PackAVInputs', 'LoadAudio', 'SampleVideoFrames', 'clip_frame_indices',
     'VideoFlip', 'VideoRandomResizedCrop', 'VideoResizeCenterCrop'
 ]

@@ -145,6 +145,76 @@ class AudioFbank(BaseTransform):
                 f'mean={self.mean}, std={self.std})')
 
 
+def fbank_num_samples(num_frames: int, sample_rate: int = 16000, frame_shift: float = 10.,
+                      frame_length: float = 25.) -> int:
+    """Samples that give exactly ``num_frames`` Kaldi frames (``snip_edges=True``):
+    ``(num_frames - 1) · shift + window`` (164,080 for 1024 frames at 16 kHz)."""
+    shift = int(sample_rate * frame_shift / 1000)
+    window = int(sample_rate * frame_length / 1000)
+    return (num_frames - 1) * shift + window
+
+
+def fbank_num_frames(num_samples: int, sample_rate: int = 16000, frame_shift: float = 10.,
+                     frame_length: float = 25.) -> int:
+    """Kaldi frames of ``num_samples`` samples (``snip_edges=True``; 0 below one window)."""
+    shift = int(sample_rate * frame_shift / 1000)
+    window = int(sample_rate * frame_length / 1000)
+    return 0 if num_samples < window else 1 + (num_samples - window) // shift
+
+
+@TRANSFORMS.register_module()
+class PrepareWaveform(BaseTransform):
+    """Waveform for the fbank on the device: remove its mean, zero-pad / crop to a fixed length.
+
+    The worker-side half of the device fbank (``AVDataPreprocessor(fbank=...)``, issue 13 §2):
+    the worker decodes and downmixes, this transform removes the mean of the whole waveform
+    (as ``AudioFbank`` does before the fbank) and pads with zeros or crops from the start to
+    ``(target_length - 1) · shift + window`` samples, the samples of exactly ``target_length``
+    Kaldi frames (164,080 at 16 kHz for 1024 frames). The fbank frames the unpadded waveform
+    gives are recorded, so that the device can zero the padded frames as ``AudioFbank`` does.
+    Fbank-domain transforms (``SpecAugment``) cannot follow it in the pipeline.
+
+    Required Keys: ``waveform``, ``sample_rate``
+
+    Added Keys: ``audio`` (float32 ``(L,)`` waveform), ``audio_num_frames`` (frames before
+    padding / cropping)
+
+    Args:
+        target_length (int): fbank frames the device will compute. Defaults to 1024.
+        sample_rate (int): expected sampling rate (Hz); another one raises ``ValueError``.
+            Defaults to 16000.
+        frame_shift (float): ms. Defaults to 10.
+        frame_length (float): ms. Defaults to 25.
+    """
+
+    def __init__(self, target_length: int = 1024, sample_rate: int = 16000,
+                 frame_shift: float = 10., frame_length: float = 25.):
+        self.target_length = target_length
+        self.sample_rate = sample_rate
+        self.frame_shift = frame_shift
+        self.frame_length = frame_length
+        self.num_samples = fbank_num_samples(target_length, sample_rate, frame_shift,
+                                             frame_length)
+
+    def transform(self, results: dict) -> dict:
+        rate = results.get('sample_rate', 16000)
+        if rate != self.sample_rate:
+            raise ValueError(f'PrepareWaveform expects {self.sample_rate} Hz audio, got {rate} Hz '
+                             f'({results.get("filename") or results.get("audio_path")})')
+        waveform = torch.from_numpy(np.asarray(results['waveform'], np.float32).reshape(-1))
+        waveform = (waveform - waveform.mean()).numpy()  # as waveform_to_fbank does
+        out = np.zeros(self.num_samples, np.float32)
+        out[:min(waveform.size, self.num_samples)] = waveform[:self.num_samples]
+        results['audio'] = out
+        results['audio_num_frames'] = fbank_num_frames(waveform.size, self.sample_rate,
+                                                       self.frame_shift, self.frame_length)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(target_length={self.target_length}, '
+                f'sample_rate={self.sample_rate}, frame_shift={self.frame_shift})')
+
+
 @TRANSFORMS.register_module()
 class SpecAugment(BaseTransform):
     """SpecAugment time and frequency masking with torchaudio (Table 10: 192/48 on AudioSet).
@@ -170,6 +240,10 @@ class SpecAugment(BaseTransform):
         self.freq_masking = T.FrequencyMasking(freq_mask_param) if freq_mask_param else None
 
     def transform(self, results: dict) -> dict:
+        if np.ndim(results['audio']) != 2:
+            raise ValueError('SpecAugment needs a (T, F) fbank from AudioFbank, got audio of '
+                             f'shape {np.shape(results["audio"])} (a waveform for the device '
+                             'fbank?)')
         spec = torch.from_numpy(np.ascontiguousarray(results['audio'])).T[None]  # (1, F, T)
         if self.freq_masking is not None:
             spec = self.freq_masking(spec)

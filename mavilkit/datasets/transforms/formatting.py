@@ -13,7 +13,8 @@ from mavilkit.structures import AVDataSample
 class PackAVInputs(BaseTransform):
     """Pack audio, video and labels.
 
-    - ``audio``: float32 ``(1, T, F)`` from the ``(T, F)`` fbank.
+    - ``audio``: float32 ``(1, T, F)`` from the ``(T, F)`` fbank, or the ``(L,)`` waveform of
+      ``PrepareWaveform`` (device fbank; ``audio_num_frames`` then goes to the metainfo).
     - ``video``: uint8 ``(C, T, H, W)`` from ``imgs`` ``(num_clips * T, H, W, C)``, or
       ``(K, C, T, H, W)`` when ``num_clips = K > 1`` (multi-clip testing). Frames stay uint8
       until ``AVDataPreprocessor``.
@@ -64,6 +65,9 @@ class PackAVInputs(BaseTransform):
         meta.setdefault('clip_index', results.get('sample_idx'))
         meta.setdefault('num_clips', 1)
         data_sample.set_metainfo({k: meta[k] for k in self.meta_keys if k in meta})
+        if 'audio' in inputs and inputs['audio'].dim() == 1 and 'audio_num_frames' in results:
+            # A waveform for the device fbank: it needs the frames of the unpadded audio.
+            data_sample.set_metainfo(dict(audio_num_frames=int(results['audio_num_frames'])))
         return dict(inputs=inputs, data_samples=data_sample)
 
     def __repr__(self) -> str:
