@@ -46,7 +46,7 @@ def test_mixup_label_arithmetic():
     audio = torch.stack(batch['inputs']['audio'])
     torch.manual_seed(0)
     video = (torch.stack(batch['inputs']['video']).float() - pre.mean) / pre.std
-    inputs, samples = pre.mixup(dict(audio=audio.clone(), video=video.clone()),
+    inputs, samples = pre.batch_mixup(dict(audio=audio.clone(), video=video.clone()),
                                 batch['data_samples'], lam=0.7)
     torch.manual_seed(0)
     perm = torch.randperm(4)

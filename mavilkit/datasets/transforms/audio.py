@@ -1,5 +1,11 @@
-"""Audio transforms: waveform augmentation, Kaldi fbank, SpecAugment."""
-from typing import Optional
+"""Audio transforms: waveform augmentation, Kaldi fbank, SpecAugment, spectrogram noise.
+
+The spectrogram math (:func:`normalize_fbank`, :func:`spec_augment`, :func:`add_noise_at_snr`)
+is shared by the worker transforms below and by the fbank on the device
+(``AVDataPreprocessor(fbank=...)``), so both paths apply the same recipe in the same order
+(AST / Audio-MAE): fbank → SpecAugment (masked bins hold 0) → normalisation → noise.
+"""
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -16,6 +22,64 @@ FBANK_STATS = dict(
     esc50=(-6.627, 5.359),
     speechcommands=(-6.702, 5.448),
 )
+
+
+def normalize_fbank(fbank: torch.Tensor, mean: float, std: float) -> torch.Tensor:
+    """``(fbank - mean) / (2 · std)``: Audio-MAE's / AST's normalisation with dataset statistics
+    (Table 10). A bin that holds 0 before it holds ``-mean / (2 · std)`` after it (+0.467 with
+    the AudioSet statistics)."""
+    return (fbank - mean) / (2 * std)
+
+
+def spec_augment(spec: torch.Tensor, time_mask_param: int, freq_mask_param: int,
+                 mask_value: float = 0.) -> torch.Tensor:
+    """SpecAugment (Park et al., 2019) as AST / Audio-MAE apply it, independently per spectrogram.
+
+    One frequency band, then one time band, is set to ``mask_value`` in every spectrogram of
+    ``spec`` ``(..., T, F)`` (at least one leading axis). A band's width is
+    ``floor(u · param)`` and its first bin ``floor(v · (size - width))`` with ``u, v ~ U[0, 1)``
+    (``torchaudio.functional.mask_along_axis_iid``, the draw of torchaudio's
+    ``FrequencyMasking`` / ``TimeMasking`` used by the references); a ``param`` of 0 skips the
+    band. The draws use the RNG of ``spec``'s device.
+
+    The references mask the fbank before normalising it, so a masked bin holds 0 before
+    normalisation: pass ``mask_value=0`` on an unnormalised fbank, or the normalised zero
+    ``-mean / (2 · std)`` on a normalised one (the two are equal, the normalisation being an
+    affine map of each bin).
+
+    Returns:
+        Tensor: the masked spectrograms, same shape and dtype (a new tensor).
+    """
+    from torchaudio.functional import mask_along_axis_iid
+    if spec.dim() < 3:
+        raise ValueError(f'spec_augment needs (..., T, F) with a leading axis, got shape '
+                         f'{tuple(spec.shape)}')
+    x = spec.transpose(-1, -2)  # (..., F, T): torchaudio's layout
+    if freq_mask_param:
+        x = mask_along_axis_iid(x, freq_mask_param, mask_value, axis=x.dim() - 2)
+    if time_mask_param:
+        x = mask_along_axis_iid(x, time_mask_param, mask_value, axis=x.dim() - 1)
+    return x.transpose(-1, -2).contiguous()
+
+
+def add_noise_at_snr(spec: torch.Tensor, snr_db: float,
+                     generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """Add white Gaussian noise to spectrograms at ``snr_db`` (Table 10, "N": 20 dB).
+
+    For each spectrogram ``x`` (the last two axes of ``spec``, ``(..., T, F)``), the signal power
+    is the mean square of the spectrogram the noise is added to, over all its ``T × F`` bins:
+    ``P = mean(x²)``. The noise is i.i.d. ``N(0, P · 10^(-snr_db / 10))`` per bin, so
+    ``10 · log10(P / mean(noise²)) = snr_db`` in expectation. mavilkit adds it to the normalised
+    spectrogram, after SpecAugment, where AST / Audio-MAE add their noise. A spectrogram of
+    zeros stays unchanged.
+
+    Returns:
+        Tensor: ``spec + noise``, same shape and dtype.
+    """
+    power = spec.float().pow(2).mean(dim=(-2, -1), keepdim=True)
+    noise_std = (power / 10 ** (snr_db / 10)).sqrt()
+    noise = torch.randn(spec.shape, device=spec.device, generator=generator)
+    return (spec.float() + noise * noise_std).to(spec.dtype)
 
 
 @TRANSFORMS.register_module()
@@ -51,10 +115,12 @@ class AudioRandomRoll(BaseTransform):
 
 @TRANSFORMS.register_module()
 class AudioAddNoise(BaseTransform):
-    """Add white Gaussian noise at a fixed signal-to-noise ratio (Table 10, "N": 20 dB).
+    """Add white Gaussian noise to the waveform at a fixed signal-to-noise ratio.
 
     The noise power is ``mean(waveform ** 2) / 10 ** (snr_db / 10)``; a silent waveform stays
-    silent.
+    silent. This is a waveform-domain alternative: Table 10's "N" adds its noise to the
+    spectrogram, which :class:`SpectrogramNoise` (worker fbank) and
+    ``AVDataPreprocessor(noise_snr_db=...)`` (device fbank) do; the shipped configs use those.
 
     Required Keys: ``waveform``
 
@@ -105,7 +171,8 @@ class AudioFbank(BaseTransform):
     Required Keys: ``waveform``, ``sample_rate``
 
     Added Keys: ``audio`` (float32 ``(target_length, num_mel_bins)``), ``audio_num_frames``
-    (frames before padding / cropping)
+    (frames before padding / cropping), ``fbank_norm`` (``(mean, std)``, when normalised: the
+    spectrogram transforms after it need the value a 0 takes)
 
     Args:
         target_length (int): output frames. Defaults to 1024.
@@ -134,7 +201,8 @@ class AudioFbank(BaseTransform):
         else:
             fbank = fbank[:self.target_length]
         if self.mean is not None:
-            fbank = (fbank - self.mean) / (2 * self.std)
+            fbank = normalize_fbank(fbank, self.mean, self.std)
+            results['fbank_norm'] = (float(self.mean), float(self.std))
         results['audio'] = fbank.numpy()
         results['audio_num_frames'] = num_frames
         return results
@@ -215,43 +283,90 @@ class PrepareWaveform(BaseTransform):
                 f'sample_rate={self.sample_rate}, frame_shift={self.frame_shift})')
 
 
+def _normalised_zero(results: dict) -> float:
+    """The value a 0 of the fbank takes after ``AudioFbank``'s normalisation (0 without it)."""
+    norm: Optional[Tuple[float, float]] = results.get('fbank_norm')
+    return 0. if norm is None else -norm[0] / (2 * norm[1])
+
+
+def _check_fbank(results: dict, name: str) -> torch.Tensor:
+    if np.ndim(results['audio']) != 2:
+        raise ValueError(f'{name} needs a (T, F) fbank from AudioFbank, got audio of shape '
+                         f'{np.shape(results["audio"])} (a waveform for the device fbank? then '
+                         f'give AVDataPreprocessor the augmentation instead)')
+    return torch.from_numpy(np.ascontiguousarray(results['audio'], np.float32))
+
+
 @TRANSFORMS.register_module()
 class SpecAugment(BaseTransform):
-    """SpecAugment time and frequency masking with torchaudio (Table 10: 192/48 on AudioSet).
+    """SpecAugment time and frequency masking (Table 10: 192/48 on AudioSet), as AST / Audio-MAE.
 
-    One time mask of up to ``time_mask_param`` frames and one frequency mask of up to
-    ``freq_mask_param`` bins, filled with 0, i.e. the dataset mean after ``AudioFbank``'s
-    normalisation.
+    One frequency band of up to ``freq_mask_param`` bins and one time band of up to
+    ``time_mask_param`` frames (:func:`spec_augment`). The references mask the fbank *before*
+    normalising it, so a masked bin holds 0 before normalisation; placed after ``AudioFbank``
+    (which normalises), this transform fills the masked bins with the value 0 takes after the
+    normalisation, ``-mean / (2 · std)`` (+0.467 with the AudioSet statistics), read from the
+    ``fbank_norm`` key that ``AudioFbank`` sets; the result is exactly that of masking first.
+    With the fbank on the device, ``AVDataPreprocessor(spec_augment=...)`` masks instead.
+
+    Required Keys: ``audio`` (``(T, F)``)
+
+    Optional Keys: ``fbank_norm`` (``(mean, std)``; absent: the fbank is not normalised, fill 0)
+
+    Modified Keys: ``audio``
+
+    Args:
+        time_mask_param (int): largest time mask (frames). Defaults to 192.
+        freq_mask_param (int): largest frequency mask (bins). Defaults to 48.
+
+    Raises:
+        ValueError: when ``audio`` is not a ``(T, F)`` fbank.
+    """
+
+    def __init__(self, time_mask_param: int = 192, freq_mask_param: int = 48):
+        self.time_mask_param = time_mask_param
+        self.freq_mask_param = freq_mask_param
+
+    def transform(self, results: dict) -> dict:
+        spec = _check_fbank(results, 'SpecAugment')
+        spec = spec_augment(spec[None], self.time_mask_param, self.freq_mask_param,
+                            _normalised_zero(results))[0]
+        results['audio'] = spec.numpy()
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(time_mask_param={self.time_mask_param}, '
+                f'freq_mask_param={self.freq_mask_param})')
+
+
+@TRANSFORMS.register_module()
+class SpectrogramNoise(BaseTransform):
+    """Gaussian noise on the spectrogram at ``snr_db`` (Table 10, "N": 20 dB SNR).
+
+    :func:`add_noise_at_snr`: the SNR is measured against the mean power of the normalised
+    spectrogram of the clip (all ``T × F`` bins, padding included), where AST / Audio-MAE add
+    their spectrogram noise (after SpecAugment and normalisation). Place it after
+    ``AudioFbank`` and ``SpecAugment``. With the fbank on the device,
+    ``AVDataPreprocessor(noise_snr_db=...)`` adds it instead.
 
     Required Keys: ``audio`` (``(T, F)``)
 
     Modified Keys: ``audio``
 
     Args:
-        time_mask_param (int): largest time mask. Defaults to 192.
-        freq_mask_param (int): largest frequency mask. Defaults to 48.
+        snr_db (float): signal-to-noise ratio in dB. Defaults to 20.
+
+    Raises:
+        ValueError: when ``audio`` is not a ``(T, F)`` fbank.
     """
 
-    def __init__(self, time_mask_param: int = 192, freq_mask_param: int = 48):
-        import torchaudio.transforms as T
-        self.time_mask_param = time_mask_param
-        self.freq_mask_param = freq_mask_param
-        self.time_masking = T.TimeMasking(time_mask_param) if time_mask_param else None
-        self.freq_masking = T.FrequencyMasking(freq_mask_param) if freq_mask_param else None
+    def __init__(self, snr_db: float = 20.):
+        self.snr_db = snr_db
 
     def transform(self, results: dict) -> dict:
-        if np.ndim(results['audio']) != 2:
-            raise ValueError('SpecAugment needs a (T, F) fbank from AudioFbank, got audio of '
-                             f'shape {np.shape(results["audio"])} (a waveform for the device '
-                             'fbank?)')
-        spec = torch.from_numpy(np.ascontiguousarray(results['audio'])).T[None]  # (1, F, T)
-        if self.freq_masking is not None:
-            spec = self.freq_masking(spec)
-        if self.time_masking is not None:
-            spec = self.time_masking(spec)
-        results['audio'] = spec[0].T.contiguous().numpy()
+        spec = _check_fbank(results, 'SpectrogramNoise')
+        results['audio'] = add_noise_at_snr(spec, self.snr_db).numpy()
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(time_mask_param={self.time_mask_param}, '
-                f'freq_mask_param={self.freq_mask_param})')
+        return f'{self.__class__.__name__}(snr_db={self.snr_db})'

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchaudio.compliance import kaldi
 
-from mavilkit.datasets.transforms.audio import fbank_num_samples
+from mavilkit.datasets.transforms.audio import fbank_num_samples, normalize_fbank
 
 
 class BatchedKaldiFbank(nn.Module):
@@ -79,13 +79,17 @@ class BatchedKaldiFbank(nn.Module):
         return mel.clamp_min(torch.finfo(torch.float32).eps).log()
 
     def forward(self, waveforms: torch.Tensor,
-                num_frames: Optional[Sequence[int]] = None) -> torch.Tensor:
+                num_frames: Optional[Sequence[int]] = None,
+                normalize: bool = True) -> torch.Tensor:
         """``(B, L)`` waveforms (any float dtype) → ``(B, 1, target_length, num_mel_bins)``.
 
         Args:
             waveforms: ``(B, L)`` or ``(B, 1, L)``, ``L = fbank_num_samples(target_length)``.
             num_frames: per clip, the fbank frames of its unpadded waveform (``PrepareWaveform``
                 records them); frames from there on become 0. None keeps every frame.
+            normalize: apply ``(x - mean) / (2 · std)``. False returns the padded log-mel
+                fbank, for augmentations that act before normalisation (SpecAugment);
+                :meth:`normalize` then finishes.
 
         Raises:
             ValueError: when the waveforms are not ``L`` samples long.
@@ -103,9 +107,13 @@ class BatchedKaldiFbank(nn.Module):
             valid = valid.to(fbank.device, non_blocking=True)
             keep = torch.arange(fbank.shape[1], device=fbank.device)[None] < valid[:, None]
             fbank = fbank * keep[..., None]
-        if self.mean is not None:
-            fbank = (fbank - self.mean) / (2 * self.std)
+        if normalize:
+            fbank = self.normalize(fbank)
         return fbank[:, None]
+
+    def normalize(self, fbank: torch.Tensor) -> torch.Tensor:
+        """``(x - mean) / (2 · std)`` (``normalize_fbank``); identity when ``mean`` is None."""
+        return fbank if self.mean is None else normalize_fbank(fbank, self.mean, self.std)
 
     def extra_repr(self) -> str:
         return (f'sample_rate={self.sample_rate}, num_mel_bins={self.num_mel_bins}, '
