@@ -91,7 +91,7 @@ def test_vfr_training_and_multi_clip_windows(tmp_path, backend, monkeypatch):
     assert inds.tolist() == [[shown_at(1.3 + i / 2) for i in range(8)]]
     inds = SampleVideoFrames(num_clips=3, test_mode=True, backend=backend)(
         dict(filename=path))['frame_inds']
-    starts = [6 * (k + .5) / 3 for k in range(3)]  # centres of 3 segments of the 6 s of room
+    starts = [0., 3., 6.]  # evenly from 0 to 10 - 4 s (issue 11 §7)
     assert inds.tolist() == [[shown_at(s + i / 2) for i in range(8)] for s in starts]
 
 

@@ -53,14 +53,14 @@ def test_clips_are_uniformly_spaced_in_time(timed_video, num_clips):
                                     sample_idx=0))
     video, audio = packed['inputs']['video'], packed['inputs']['audio']
     assert video.shape == (num_clips, 3, CLIP_FRAMES, SIZE, SIZE)
-    # independent expectation: clip k starts at the centre of the k-th of K equal segments of the
-    # (10 - 4) s of possible starts, frame j is shown at start + j / 2 s
-    starts = (DURATION - CLIP_SECONDS) * (np.arange(num_clips) + 0.5) / num_clips
+    # independent expectation: the K starts are evenly spaced from 0 to 10 - 4 s (issue 11 §7),
+    # frame j is shown at start + j / 2 s
+    starts = (DURATION - CLIP_SECONDS) * np.arange(num_clips) / (num_clips - 1)
     times = starts[:, None] + np.arange(CLIP_FRAMES)[None] / 2.
     want = np.floor(times * FPS + 1e-6).astype(int)
     np.testing.assert_array_equal(decoded_source_frames(video), want)
-    # the clips cover the video: the first starts in the first segment, the last ends in the last
-    assert want[0, 0] < DURATION * FPS / num_clips and want[-1, -1] >= FPS * (DURATION - 1) - 5
+    # the clips cover the video: the first frame of the first clip and the last second
+    assert want[0, 0] == 0 and want[-1, -1] >= FPS * (DURATION - 1)
     # one 10-s spectrogram per video (1024 frames), whatever the number of clips
     assert audio.shape == (1, 1024, 128)
 

@@ -283,6 +283,71 @@ class PrepareWaveform(BaseTransform):
                 f'sample_rate={self.sample_rate}, frame_shift={self.frame_shift})')
 
 
+@TRANSFORMS.register_module()
+class CenterAudioOnVideo(BaseTransform):
+    """Cut the audio window of ``target_length`` fbank frames centred on the video clip(s).
+
+    For clips longer than the audio window (MSR-VTT and YouCook clips last up to minutes), the
+    fbank would otherwise keep the first 10.24 s while the video test view is the middle 4 s:
+    on a 30-s clip the two never overlap and the retrieval pair shows two different moments.
+    This transform keeps the ``fbank_num_samples(target_length)`` samples (10.255 s for 1024
+    frames at 16 kHz) centred on the middle of the sampled video span (``clip_starts[0]`` to
+    ``clip_starts[-1] + clip_seconds``, set by ``SampleVideoFrames``), shifted to stay inside
+    the waveform; a window that the video wraps past the end of the clip (training starts
+    near the end) is cut cyclically in the same way, so the audio window always contains the
+    video window when the span fits in it (4 s in 10.24 s). Audio no longer than the window is
+    left whole. Times are video times (seconds since the first frame) taken as audio times
+    (seconds since the first sample); streams that start apart shift the pair by that
+    difference, which the 3 s margin on each side absorbs for ordinary files.
+
+    Place it after ``LoadAudio`` and ``SampleVideoFrames`` and before ``AudioFbank`` /
+    ``PrepareWaveform``; it then replaces ``AudioRandomRoll`` (the video's random start is the
+    random shift).
+
+    Required Keys: ``waveform``, ``sample_rate``, ``clip_starts``, ``clip_seconds``
+
+    Optional Keys: ``video_duration`` (the wrap length; default: the audio's duration)
+
+    Modified Keys: ``waveform``
+
+    Added Keys: ``audio_window`` (start, end) in seconds of the kept samples (the end may pass
+    the clip's end when the window wraps)
+
+    Args:
+        target_length (int): fbank frames of the window. Defaults to 1024.
+        frame_shift (float): ms. Defaults to 10.
+        frame_length (float): ms. Defaults to 25.
+    """
+
+    def __init__(self, target_length: int = 1024, frame_shift: float = 10.,
+                 frame_length: float = 25.):
+        self.target_length = target_length
+        self.frame_shift = frame_shift
+        self.frame_length = frame_length
+
+    def transform(self, results: dict) -> dict:
+        waveform = np.asarray(results['waveform'])
+        rate = results.get('sample_rate', 16000)
+        window = fbank_num_samples(self.target_length, rate, self.frame_shift, self.frame_length)
+        if waveform.size <= window:
+            results['audio_window'] = (0., waveform.size / rate)
+            return results
+        starts = np.asarray(results['clip_starts'], np.float64).reshape(-1)
+        first, last = float(starts.min()), float(starts.max() + results['clip_seconds'])
+        duration = float(results.get('video_duration') or waveform.size / rate)
+        begin = int(round((first + last) / 2 * rate)) - window // 2
+        if last <= duration + 1e-6:  # the video window does not wrap: stay inside the audio
+            begin = min(max(begin, 0), waveform.size - window)
+            results['waveform'] = waveform[begin:begin + window]
+        else:
+            results['waveform'] = np.take(waveform, begin + np.arange(window), mode='wrap')
+        results['audio_window'] = (begin / rate, (begin + window) / rate)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(target_length={self.target_length})'
+
+
 def _normalised_zero(results: dict) -> float:
     """The value a 0 of the fbank takes after ``AudioFbank``'s normalisation (0 without it)."""
     norm: Optional[Tuple[float, float]] = results.get('fbank_norm')

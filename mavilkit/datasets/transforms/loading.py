@@ -487,12 +487,21 @@ class SampleVideoFrames(BaseTransform):
 
     The default is the paper's 4-second clip of 8 frames at 2 fps (Appendix B). Times are
     seconds since the first frame of the video stream, whatever its first timestamp and however
-    long the audio is; the video lasts until the end of its last frame. For training the start
-    is uniform in ``[0, duration - clip_len / frame_rate]``; in test mode the ``num_clips``
-    starts are the centres of equal segments (one clip: the middle 4 s). Each time becomes the
-    last frame shown at or before it, from the frames' presentation timestamps (variable frame
-    rate included; a constant rate ``fps`` gives ``floor(t * fps)``). A video shorter than the
-    clip wraps cyclically to its beginning. Readers: decord's ``VideoReader``, then PyAV when
+    long the audio is; the video lasts until the end of its last frame. Where the clips start
+    (:meth:`clip_starts`, ``W = clip_len / frame_rate`` seconds each, ``D`` the duration):
+
+    - **training**: uniform in ``[0, D)``, and times past the end wrap cyclically to the
+      beginning (the paper's cyclic loop, Appendix B, applied to every start), so every instant
+      of the video is inside the window with the same probability ``min(W / D, 1)``, the last
+      seconds included;
+    - **test**, one clip: the middle ``W`` seconds (start ``(D - W) / 2``);
+    - **test**, ``K > 1`` clips: starts evenly spaced from 0 to ``D - W`` (the first clip holds
+      the first second, the last clip the last second).
+
+    Each time becomes the last frame shown at or before it, from the frames' presentation
+    timestamps (variable frame rate included; a constant rate ``fps`` gives
+    ``floor(t * fps)``). A video shorter than the clip wraps cyclically to its beginning.
+    Readers: decord's ``VideoReader``, then PyAV when
     decord cannot open or decode the file (AV1, for one); each distinct frame is decoded once.
     Readers are opened here, in the worker.
 
@@ -507,7 +516,9 @@ class SampleVideoFrames(BaseTransform):
 
     Added Keys: ``imgs`` (uint8 ``(num_clips * clip_len, H, W, 3)``, RGB), ``frame_inds``
     (``(num_clips, clip_len)``), ``frame_times`` (seconds of the frames shown, same shape),
-    ``clip_len``, ``num_clips``, ``video_fps`` (average), ``img_shape``, ``ori_shape``
+    ``clip_starts`` (float64 ``(num_clips,)``, seconds, before the wrap), ``clip_seconds``
+    (``clip_len / frame_rate``), ``video_duration`` (seconds), ``clip_len``, ``num_clips``,
+    ``video_fps`` (average), ``img_shape``, ``ori_shape``
 
     Args:
         clip_len (int): frames per clip. Defaults to 8.
@@ -535,11 +546,14 @@ class SampleVideoFrames(BaseTransform):
         self.missing_modality = missing_modality
 
     def clip_starts(self, duration: float) -> np.ndarray:
-        """Start times (seconds) of the clips of a video lasting ``duration`` seconds."""
+        """Start times (seconds, float64 ``(num_clips,)``) of the clips of a video lasting
+        ``duration`` seconds, by the rule in the class docstring."""
+        if not self.test_mode:
+            return np.random.uniform(0., duration, size=self.num_clips)
         room = max(duration - self.clip_len / self.frame_rate, 0.)
-        if self.test_mode:
-            return room * (np.arange(self.num_clips) + 0.5) / self.num_clips
-        return np.random.uniform(0., room, size=self.num_clips)
+        if self.num_clips == 1:
+            return np.full(1, room / 2)
+        return np.linspace(0., room, self.num_clips)
 
     def _sample(self, path: str) -> dict:
         errors: List[str] = []
@@ -547,8 +561,9 @@ class SampleVideoFrames(BaseTransform):
         for name in readers:
             try:
                 video = _DecordVideo(path) if name == 'decord' else _PyAVVideo(path)
+                starts = self.clip_starts(video.duration)
                 inds = clip_frame_indices(video.frame_times, video.duration, self.clip_len,
-                                          self.frame_rate, self.clip_starts(video.duration))
+                                          self.frame_rate, starts)
                 unique, inverse = np.unique(inds, return_inverse=True)
                 frames = video.get_frames(unique)
             except MissingStreamError:
@@ -557,7 +572,8 @@ class SampleVideoFrames(BaseTransform):
                 errors.append(f'{name}: {_first_line(error)}')
                 continue
             return dict(imgs=frames[inverse.reshape(-1)], frame_inds=inds,
-                        frame_times=video.frame_times[inds],
+                        frame_times=video.frame_times[inds], clip_starts=starts,
+                        video_duration=float(video.duration),
                         video_fps=len(video.frame_times) / video.duration)
         raise MediaReadError(path, f'cannot decode frames of the {describe_stream(path, "video")}: '
                              + '; '.join(errors))
@@ -573,10 +589,12 @@ class SampleVideoFrames(BaseTransform):
             out = dict(imgs=np.zeros((self.num_clips * self.clip_len, BLACK_FRAME_SIZE,
                                       BLACK_FRAME_SIZE, 3), np.uint8),
                        frame_inds=np.full(shape, -1, np.int64),
-                       frame_times=np.zeros(shape), video_fps=0.)
+                       frame_times=np.zeros(shape), clip_starts=np.zeros(self.num_clips),
+                       video_duration=0., video_fps=0.)
             results['filled_modalities'] = results.get('filled_modalities', []) + ['video']
         imgs = out['imgs']
         results.update(out, clip_len=self.clip_len, num_clips=self.num_clips,
+                       clip_seconds=self.clip_len / self.frame_rate,
                        img_shape=imgs.shape[1:3], ori_shape=imgs.shape[1:3])
         return results
 

@@ -175,8 +175,8 @@ class AVDataPreprocessor(BaseDataPreprocessor):
     @staticmethod
     def _mix_labels(data_samples: Optional[list], lam: torch.Tensor,
                     partner: torch.Tensor) -> None:
-        """``gt_score_i ← λ_i · gt_score_i + (1 − λ_i) · gt_score_partner(i)``, and the draws
-        in each sample's metainfo."""
+        """``gt_score_i ← λ_i · gt_score_i + (1 − λ_i) · gt_score_partner(i)``; the draws go
+        to each sample's metainfo."""
         if data_samples is None:
             return
         if any('gt_score' not in s for s in data_samples):
