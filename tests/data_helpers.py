@@ -136,3 +136,32 @@ def demo_dataset_cfg(root, pipeline=(), split: str = 'train', **kwargs) -> dict:
 
 __all__ = ['write_mp4', 'write_audio_mp4', 'write_wav', 'write_truncated', 'write_garbage',
            'write_label_file', 'write_segments_csv', 'make_demo_data', 'demo_dataset_cfg']
+
+
+def audio_recipe(cfg, pipeline: Sequence[dict]) -> dict:
+    """The audio recipe of a config, whichever path computes the fbank (issue 11).
+
+    Reads the worker transforms (``AudioFbank``, ``SpecAugment``, ``SpectrogramNoise``) or the
+    data preprocessor's ``fbank`` / ``spec_augment`` / ``noise_snr_db``, and returns ``stats``
+    ``(mean, std)``, ``target_length``, ``specaug`` ``(time, freq)`` or None, ``noise_snr_db``
+    or None, ``mixup`` ``(prob, beta)``, ``magnitude_aug`` (of ``AudioRandomRoll``, None
+    without one) and ``device`` (True for the device fbank).
+    """
+    steps = {t['type']: t for t in pipeline}
+    pre = cfg.data_preprocessor
+    device = pre.get('fbank') is not None
+    if device:
+        fbank, spec = pre['fbank'], pre.get('spec_augment')
+        noise = pre.get('noise_snr_db')
+        assert 'PrepareWaveform' in steps and 'AudioFbank' not in steps
+        assert steps['PrepareWaveform']['target_length'] == fbank['target_length']
+    else:
+        fbank, spec = steps['AudioFbank'], steps.get('SpecAugment')
+        noise = steps['SpectrogramNoise']['snr_db'] if 'SpectrogramNoise' in steps else None
+    assert 'AudioAddNoise' not in steps  # Table 10's "N" is spectrogram noise
+    roll = steps.get('AudioRandomRoll')
+    return dict(stats=(fbank['mean'], fbank['std']), target_length=fbank['target_length'],
+                specaug=(spec['time_mask_param'], spec['freq_mask_param']) if spec else None,
+                noise_snr_db=noise, mixup=(pre.get('mixup_prob', 0.), pre.get('mixup_beta', 10.)),
+                magnitude_aug=None if roll is None else roll.get('magnitude_aug', False),
+                device=device)

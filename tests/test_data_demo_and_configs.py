@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from data_helpers import make_demo_data
+from data_helpers import audio_recipe, make_demo_data
 from mavilkit.datasets.demo import CLASSES, render_clip
 from mavilkit.datasets.transforms import LoadAudio, SampleVideoFrames
 from mavilkit.registry import MODELS
@@ -127,9 +127,10 @@ def test_audioset_configs_pin_the_paper():
     ft = Config.fromfile(osp.join(CFG_DIR, 'audioset_finetune.py'))
     assert ft.train_dataloader.sampler == dict(type='DistributedWeightedSampler',
                                                num_samples=200000)
-    spec = _pipeline(ft.train_pipeline, 'SpecAugment')[0]
-    assert (spec.time_mask_param, spec.freq_mask_param) == (192, 48)
-    assert ft.data_preprocessor.mixup_alpha == 0.5
+    recipe = audio_recipe(ft, ft.train_pipeline)
+    assert recipe['specaug'] == (192, 48) and recipe['mixup'] == (0.5, 10.)
+    assert recipe['stats'] == (-4.268, 4.569) and recipe['target_length'] == 1024
+    assert recipe['device'] and recipe['magnitude_aug'] and recipe['noise_snr_db'] is None
     as20k = Config.fromfile(osp.join(CFG_DIR, 'audioset20k_finetune.py'))
     assert as20k.train_dataloader.sampler.type == 'DefaultSampler'
     assert as20k.train_dataloader.dataset.ann_file == 'balanced_train_segments.csv'
@@ -152,10 +153,10 @@ def test_audioset_configs_pin_the_paper():
 ])
 def test_finetune_configs_follow_table10(name, stats, specaug, mixup, noise, target_length):
     cfg = Config.fromfile(osp.join(CFG_DIR, name))
-    fbank = _pipeline(cfg.train_pipeline, 'AudioFbank')[0]
-    assert (fbank.mean, fbank.std) == stats and fbank.target_length == target_length
-    spec = _pipeline(cfg.train_pipeline, 'SpecAugment')[0]
-    assert (spec.time_mask_param, spec.freq_mask_param) == specaug
-    assert cfg.data_preprocessor.mixup_alpha == mixup
-    assert bool(_pipeline(cfg.train_pipeline, 'AudioAddNoise')) == noise
-    assert _pipeline(cfg.train_pipeline, 'AudioRandomRoll')
+    recipe = audio_recipe(cfg, cfg.train_pipeline)
+    assert recipe['stats'] == stats and recipe['target_length'] == target_length
+    assert recipe['specaug'] == specaug
+    assert recipe['mixup'] == ((mixup, 10.) if mixup else (0., 10.))
+    assert recipe['device'] == (mixup > 0)  # waveform mixup needs the fbank on the device
+    assert recipe['noise_snr_db'] == (20. if noise else None)
+    assert recipe['magnitude_aug']  # random time shift + magnitude augmentation (§4.3)

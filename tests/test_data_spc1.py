@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import soundfile
 from mmengine.config import Config
-from mmengine.dataset import DefaultSampler
+from mmengine.dataset import DefaultSampler, pseudo_collate
 
-from mavilkit.registry import DATASETS
+from data_helpers import audio_recipe
+
+from mavilkit.registry import DATASETS, MODELS
 from mavilkit.utils import register_all_modules
 
 register_all_modules()
@@ -174,13 +176,11 @@ def test_bad_input_errors(root, tmp_path):
 
 def test_spc1_configs_follow_table10(root):
     base = Config.fromfile(osp.join(REPO, 'configs/_base_/datasets/spc1_finetune.py'))
-    steps = {s['type']: s for s in base.train_pipeline}
-    assert (steps['AudioFbank']['mean'], steps['AudioFbank']['std']) == (-6.702, 5.448)
-    assert steps['AudioFbank']['target_length'] == 128  # 1 s at a 10 ms shift
-    assert (steps['SpecAugment']['time_mask_param'],
-            steps['SpecAugment']['freq_mask_param']) == (48, 48)
-    assert steps['AudioAddNoise']['snr_db'] == 20. and 'AudioRandomRoll' in steps
-    assert base.data_preprocessor.mixup_alpha == 0.5
+    recipe = audio_recipe(base, base.train_pipeline)
+    assert recipe['stats'] == (-6.702, 5.448)
+    assert recipe['target_length'] == 128  # 1 s at a 10 ms shift
+    assert recipe['specaug'] == (48, 48) and recipe['noise_snr_db'] == 20.
+    assert recipe['magnitude_aug'] and recipe['mixup'] == (0.5, 10.) and recipe['device']
     loaders = dict(train=base.train_dataloader, val=base.val_dataloader,
                    test=base.test_dataloader)
     for split, loader in loaders.items():
@@ -197,8 +197,12 @@ def test_spc1_configs_follow_table10(root):
     ds_cfg.data_root = root
     ds = DATASETS.build(ds_cfg)
     ids = [ds.get_data_info(i)['clip_id'] for i in range(len(ds))]
+    pre = MODELS.build(cfg.data_preprocessor)
     for clip in ('_silence_/noise_a_3', 'yes/spk1_nohash_0'):
         sample = ds[ids.index(clip)]
-        assert tuple(sample['inputs']['audio'].shape) == (1, 128, 128)
+        # the waveform of 128 Kaldi frames (127 · 160 + 400 samples), fbank on the device
+        assert tuple(sample['inputs']['audio'].shape) == (20720, )
+        fbank = pre(pseudo_collate([sample, sample]), training=True)['inputs']['audio']
+        assert tuple(fbank.shape) == (2, 1, 128, 128)
         assert sample['data_samples'].gt_label.tolist() == [SPC1.index(clip.split('/')[0])
                                                             if clip[0] == '_' else 2]

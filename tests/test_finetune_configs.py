@@ -6,6 +6,8 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
+from data_helpers import audio_recipe
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CFG_DIR = osp.join(REPO, 'configs', 'mavil', 'benchmarks')
 PREFIX = 'vit-base-p16_mavil-s2-as2m-pre_'
@@ -77,7 +79,7 @@ def test_table10_numbers(path):
     warm, cosine = cfg.param_scheduler
     assert warm.end == warmup and cosine.begin == warmup and cosine.end == epochs
     assert cosine.eta_min == 1e-6
-    assert cfg.data_preprocessor.mixup_alpha == mixup
+    assert cfg.data_preprocessor.get('mixup_prob', 0.) == mixup  # a rate (issue 11 §1)
     assert cfg.model.head.loss == loss and cfg.val_evaluator.type == metric
     mod = cfg.model.modality
     for branch in ('audio', 'video'):
@@ -121,17 +123,19 @@ def check_table10_data(cfg, ds, mixup):
         assert sampler.type == 'DefaultSampler' and sampler.shuffle
     if 'audio' not in cfg.model.modality:
         return  # the audio augmentation rows do not apply to video-only fine-tuning
-    steps = {t['type']: t for t in _train_pipeline(cfg)}
-    assert 'AudioRandomRoll' in steps  # R: random start with cyclic rolling
-    assert ('AudioAddNoise' in steps) == ('N' in aug)
-    if 'N' in aug:
-        assert steps['AudioAddNoise']['snr_db'] == 20
-    spec = steps['SpecAugment']
-    assert (spec['time_mask_param'], spec['freq_mask_param']) == specaug
-    test_steps = {t['type']: t for t in cfg.test_dataloader.dataset.pipeline}
-    for fbank in (steps['AudioFbank'], test_steps['AudioFbank']):
-        assert (fbank['mean'], fbank['std']) == (mean, std)
-    assert 'SpecAugment' not in test_steps and 'AudioRandomRoll' not in test_steps
+    recipe = audio_recipe(cfg, _train_pipeline(cfg))
+    # R: random start with cyclic rolling, with magnitude augmentation (§4.3)
+    assert recipe['magnitude_aug']
+    # N: 20 dB noise on the spectrogram
+    assert recipe['noise_snr_db'] == (20 if 'N' in aug else None)
+    assert recipe['specaug'] == specaug and recipe['stats'] == (mean, std)
+    # mixup is a rate with Beta(10, 10) draws, on waveforms: the fbank is then on the device
+    assert recipe['mixup'] == ((mixup, 10.) if mixup else (0., 10.))
+    assert recipe['device'] == (mixup > 0)
+    test_pipeline = cfg.test_dataloader.dataset.pipeline
+    assert audio_recipe(cfg, test_pipeline)['stats'] == (mean, std)
+    test_steps = {t['type'] for t in test_pipeline}
+    assert not test_steps & {'SpecAugment', 'SpectrogramNoise', 'AudioRandomRoll'}
 
 
 def test_av_config_builds_the_half_lr_video_group():

@@ -61,8 +61,11 @@ def test_clips_are_uniformly_spaced_in_time(timed_video, num_clips):
     np.testing.assert_array_equal(decoded_source_frames(video), want)
     # the clips cover the video: the first frame of the first clip and the last second
     assert want[0, 0] == 0 and want[-1, -1] >= FPS * (DURATION - 1)
-    # one 10-s spectrogram per video (1024 frames), whatever the number of clips
-    assert audio.shape == (1, 1024, 128)
+    # one 10-s waveform per video (1024 fbank frames, computed on the device), whatever the
+    # number of clips
+    assert audio.shape == ((1024 - 1) * 160 + 400, )
+    fbank = MODELS.build(cfg.data_preprocessor)(pseudo_collate([packed]))['inputs']['audio']
+    assert fbank.shape == (1, 1, 1024, 128)
 
 
 def test_classifier_averages_the_timed_clips(timed_video):
@@ -74,7 +77,8 @@ def test_classifier_averages_the_timed_clips(timed_video):
     packed = Compose(pipeline)(dict(filename=timed_video, gt_label=[1], num_classes=4,
                                     sample_idx=0))
     torch.manual_seed(0)
-    model_cfg = dict(cfg.model, init_cfg=None, head=dict(cfg.model.head, init_std=0.5))
+    model_cfg = dict(cfg.model, init_cfg=None, head=dict(cfg.model.head, init_std=0.5),
+                     data_preprocessor=cfg.data_preprocessor)
     model = MODELS.build(model_cfg).eval()
     data = model.data_preprocessor(pseudo_collate([packed]), training=False)
     seen_audio = []

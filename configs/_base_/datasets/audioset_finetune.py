@@ -3,20 +3,24 @@
 # start + cyclic roll with magnitude augmentation (§4.2), SpecAug 192/48, mixup 0.5; validation on
 # eval_segments.csv with one test view (middle 4 s, resize + centre crop), testing with 10 clips
 # per video (Table 11). mAP metric.
+# The recipe of AST / Audio-MAE (issue 11): the workers decode and roll the waveform
+# (PrepareWaveform); the data preprocessor mixes waveforms (each sample with probability 0.5,
+# λ ~ Beta(10, 10), labels and frames with the same λ), computes the fbank, masks it (SpecAugment,
+# before normalisation) and normalises, on the device.
 _base_ = ['./av_transforms.py']
 
 data_root = 'data/audioset/'
 label_file = 'class_labels_indices.csv'
-fbank = dict(type='AudioFbank', target_length=1024, num_mel_bins=128,
-             **_base_.fbank_stats.audioset)
+# The fbank computed by AVDataPreprocessor (BatchedKaldiFbank arguments).
+fbank = dict(target_length=1024, num_mel_bins=128, **_base_.fbank_stats.audioset)
+prepare_waveform = dict(type='PrepareWaveform', target_length=fbank['target_length'])
 
 audio_train_transforms = [
     _base_.load_audio,
     dict(type='AudioRandomRoll', magnitude_aug=True),
-    fbank,
-    dict(type='SpecAugment', time_mask_param=192, freq_mask_param=48),
+    prepare_waveform,
 ]
-audio_test_transforms = [_base_.load_audio, fbank]
+audio_test_transforms = [_base_.load_audio, prepare_waveform]
 
 # Audio + video (the loaders below); audio only (the `_audio` variant).
 train_pipeline = [*audio_train_transforms, *_base_.video_train_transforms, _base_.pack_inputs]
@@ -54,7 +58,12 @@ val_dataloader = dict(
 test_dataloader = dict(val_dataloader, batch_size=2,
                        dataset=dict(val_dataloader['dataset'], pipeline=multiclip_test_pipeline))
 
-data_preprocessor = dict(type='AVDataPreprocessor', mixup_alpha=0.5)
+data_preprocessor = dict(
+    type='AVDataPreprocessor',
+    fbank=fbank,
+    mixup_prob=0.5,
+    mixup_beta=10.,
+    spec_augment=dict(time_mask_param=192, freq_mask_param=48))
 
 val_evaluator = dict(type='AudioSetMAP')
 test_evaluator = val_evaluator

@@ -1,6 +1,7 @@
 # ESC-50 fine-tuning data, audio only (Table 10 "ESC"): AST-style JSON datafiles (one per fold),
-# 5 s clips → 512 fbank frames (as in AST / Audio-MAE), random start + cyclic roll ("R"),
-# SpecAug 96/24, no mixup, ESC-50 statistics; top-1/5 accuracy. Cross-validation: change `fold`.
+# 5 s clips → 512 fbank frames (as in AST / Audio-MAE), random start + cyclic roll with magnitude
+# augmentation ("R", §4.3), SpecAug 96/24 (masked bins hold the normalised zero, as masking before
+# normalisation), no mixup, ESC-50 statistics; top-1/5 accuracy. Cross-validation: change `fold`.
 # Layout: data/esc50/{esc_class_labels_indices.csv, datafiles/esc_{train,eval}_data_{fold}.json,
 # audio_16k/*.wav}.
 _base_ = ['./av_transforms.py']
@@ -12,7 +13,7 @@ fbank = dict(type='AudioFbank', target_length=512, num_mel_bins=128, **_base_.fb
 
 train_pipeline = [
     _base_.load_audio,
-    dict(type='AudioRandomRoll'),
+    dict(type='AudioRandomRoll', magnitude_aug=True),
     fbank,
     dict(type='SpecAugment', time_mask_param=96, freq_mask_param=24),
     _base_.pack_inputs,
@@ -35,7 +36,7 @@ val_dataloader = dict(
                  pipeline=test_pipeline, test_mode=True))
 test_dataloader = val_dataloader
 
-data_preprocessor = dict(type='AVDataPreprocessor', mixup_alpha=0.)
+data_preprocessor = dict(type='AVDataPreprocessor', mixup_prob=0.)
 
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_evaluator = val_evaluator
