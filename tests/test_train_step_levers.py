@@ -175,3 +175,36 @@ def test_sync_free_runtime_info_hook_matches_mmengine(tmp_path, monkeypatch):
     # left in both runs are the DataLoader's seed draw per epoch, on the CPU generator
     assert ref_items - new_items == 2 * 16
     assert new_items == 2
+
+
+def test_fused_adamw_switch_matches_foreach():
+    """``optim_wrapper.optimizer.fused=True`` through mmengine's param-group constructor (the
+    schedule's no-decay groups) keeps the groups and gives the default AdamW's update."""
+    from mmengine.optim import build_optim_wrapper
+    sched = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'schedules',
+                                     'mavil_pretrain_adamw_coslr-20e.py'))
+    cfg = Config.fromfile(DEMO_S1)
+    params, groups = {}, {}
+    lr = 1e-2
+    for fused in (False, True):
+        torch.manual_seed(0)
+        model = build_model(cfg, 'cpu').train()
+        names = {id(p): n for n, p in model.named_parameters()}
+        optim_cfg = copy.deepcopy(sched.optim_wrapper)
+        optim_cfg.optimizer.update(lr=lr, fused=fused)
+        wrapper = build_optim_wrapper(model, optim_cfg)
+        assert all(bool(g['fused']) == fused for g in wrapper.optimizer.param_groups)
+        groups[fused] = [(g['weight_decay'], g['betas'], [names[id(p)] for p in g['params']])
+                         for g in wrapper.optimizer.param_groups]
+        inputs = synthetic_inputs(model, 2)
+        # one step: both start from the same gradients (a second step would compare kernels
+        # on gradients that already differ by rounding, which Adam amplifies near zero)
+        torch.manual_seed(1)
+        loss, _ = model.parse_losses(model(inputs, None, mode='loss'))
+        wrapper.update_params(loss)
+        params[fused] = {n: p.detach().clone() for n, p in model.named_parameters()}
+    assert groups[True] == groups[False]
+    assert {wd for wd, _, _ in groups[True]} == {0.0, 1e-5}  # MAE's no-decay groups kept
+    # Adam's first step is about ±lr per element; both kernels agree to 0.1 % of that
+    for name, value in params[False].items():
+        torch.testing.assert_close(params[True][name], value, rtol=0, atol=1e-3 * lr)
