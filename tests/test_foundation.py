@@ -189,7 +189,8 @@ def test_train_tool_sets_worker_init_fn(tmp_path):
     cfg.work_dir = str(tmp_path / 'w')
     cfg.launcher = 'none'
     runner = build_runner(cfg)
-    assert cfg.train_dataloader.worker_init_fn == dict(type='mavilkit.av_worker_init_fn', seed=0)
+    assert cfg.train_dataloader.worker_init_fn == dict(type='mavilkit.av_worker_init_fn', seed=0,
+                                                       num_threads=1)
     # The Runner resolves the name through mmengine's root FUNCTIONS registry and runs it.
     loader = runner.build_dataloader(cfg.train_dataloader)
     assert loader.worker_init_fn.func.__name__ == 'av_worker_init_fn'

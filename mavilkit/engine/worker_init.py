@@ -1,10 +1,13 @@
-"""Dataloader worker seeding.
+"""Dataloader worker seeding and thread budget.
 
 Rule (what makes a resumed run continue exactly, with persistent workers or not): the random
 draws of a training DataLoader worker are a function of ``(seed, epoch, rank, worker id)`` only.
 torch assigns the batches of an epoch to the workers in a fixed round-robin order, so every
 sample then gets the same draws whether the workers were started at epoch 0 and kept
 (``persistent_workers=True``), restarted every epoch, or started by a resumed run.
+
+Threads: each worker gets ``num_threads`` (default 1) torch, OpenCV and FFmpeg threads
+(``mavilkit.utils.threads``).
 """
 import os
 import random
@@ -15,6 +18,7 @@ import torch
 from torch.utils.data import get_worker_info
 
 from mavilkit.registry import FUNCTIONS
+from mavilkit.utils.threads import set_process_threads
 
 #: Attribute of a DataLoader's dataset holding the current epoch (a shared-memory tensor).
 EPOCH_ATTR = '_mavilkit_epoch'
@@ -23,8 +27,8 @@ _WORKER: dict = {}
 
 
 @FUNCTIONS.register_module()
-def av_worker_init_fn(worker_id: int, seed: int = 0) -> None:
-    """Seed NumPy, ``random`` and torch in a dataloader worker.
+def av_worker_init_fn(worker_id: int, seed: int = 0, num_threads: int = 1) -> None:
+    """Seed NumPy, ``random`` and torch in a dataloader worker, and set its threads.
 
     At start the worker is seeded from torch's per-iterator seed (``base_seed + worker_id``),
     the rank and ``seed``, so loaders without an epoch (see below) still get new draws at every
@@ -37,7 +41,12 @@ def av_worker_init_fn(worker_id: int, seed: int = 0) -> None:
 
     ``tools/train.py`` sets it on every dataloader with workers that has none (the root
     FUNCTIONS registry of the Runner needs the scoped name ``'mavilkit.av_worker_init_fn'``).
+
+    The worker also gets ``num_threads`` torch, OpenCV and FFmpeg decoder threads (the thread
+    budget of ``mavilkit.utils.threads``): a forked worker inherits the main process's OpenCV
+    thread pool size, and each extra thread per worker oversubscribes the cores.
     """
+    set_process_threads(num_threads)
     rank = int(os.environ.get('RANK', 0))
     worker_seed = (torch.initial_seed() + seed + 1_000_003 * rank) % 2**32
     np.random.seed(worker_seed)
