@@ -1,8 +1,6 @@
 """Fast decoding of download-like clips (PyAV levers), the compact copy, the data benchmark."""
 import json
 import os
-import os.path as osp
-import sys
 
 import av
 import cv2
@@ -12,13 +10,14 @@ import pytest
 from mavilkit.datasets.errors import MediaReadError
 from mavilkit.datasets.transforms import (SampleVideoFrames, SampleVideoFramesPyAV,
                                           VideoRandomResizedCrop)
-from mavilkit.datasets.transforms.pyav_video import (decode_frames, frames_at, packet_index,
+from mavilkit.datasets.transforms.pyav_video import (decode_frames, packet_index,
                                                      yuv420_crop_resize)
+from tool_helpers import load_tool
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
-from tools.analysis.benchmark_dataloader import (make_clips, run_stages,  # noqa: E402
-                                                 write_download_like_clip)
+benchmark = load_tool('tools/analysis/benchmark_dataloader.py')
+prepare_clips = load_tool('tools/data/prepare_clips.py')
+make_clips, run_stages = benchmark.make_clips, benchmark.run_stages
+write_download_like_clip = benchmark.write_download_like_clip
 
 
 @pytest.fixture(scope='module')
@@ -59,9 +58,7 @@ def test_decode_frames_gives_the_frames_shown(clips, skip_nonref, reseek):
             index, keys = packet_index(container, stream)
             assert index.tolist() == pts
             assert len(keys) >= 2  # a keyframe every 2 s
-            wanted = frames_at(index, times, time_base)
-            assert wanted.tolist() == expected
-            got, decoded = decode_frames(container, stream, wanted, keys,
+            got, decoded = decode_frames(container, stream, expected, keys,
                                          lambda f: f.to_ndarray(format='rgb24'),
                                          skip_nonref, reseek)
         for img, p in zip(got, sorted(set(expected))):
@@ -74,7 +71,8 @@ def test_levers_decode_fewer_frames(clips):
     with av.open(clips[0]) as container:
         stream = container.streams.video[0]
         index, keys = packet_index(container, stream)
-        wanted = frames_at(index, 0.3 + np.arange(8) / 2., float(stream.time_base))
+        # frames shown at 0.3, 0.8, ..., 3.8 s of the 25 fps clip
+        wanted = index[np.floor((0.3 + np.arange(8) / 2.) * 25).astype(int)]
         for skip, reseek in [(False, False), (True, False), (True, True)]:
             counts.append(decode_frames(container, stream, wanted, keys, lambda f: None,
                                         skip, reseek)[1])
@@ -133,7 +131,7 @@ def test_sample_video_frames_pyav_bad_file(tmp_path):
 
 
 def test_prepare_clips(clips, tmp_path):
-    from tools.data.prepare_clips import main
+    main = prepare_clips.main
     src = tmp_path / 'src'
     (src / 'train').mkdir(parents=True)
     for i, path in enumerate(clips):

@@ -213,23 +213,17 @@ class _Clock:
         return out
 
 
-def _window_times(duration: float, rng, clip_len: int = 8, frame_rate: float = 2.):
-    start = rng.uniform(0., max(duration - clip_len / frame_rate, 0.))
-    return start + np.arange(clip_len) / frame_rate
-
-
-def time_clip(path: str, clock: _Clock, counts: dict, rng, crop_size: int = 224,
-              threads: Sequence[int] = (2,)) -> None:
+def time_clip(path: str, clock: _Clock, counts: dict, crop_size: int = 224,
+              threads: Sequence[int] = (2,), with_pyav_reader: bool = True) -> None:
     """Time every stage and lever on one clip (see the module docstring)."""
     import av
-    import decord
     import torch
     from mmengine.dataset import pseudo_collate
 
-    from mavilkit.datasets.transforms import (AudioFbank, PackAVInputs, VideoFlip,
-                                              VideoRandomResizedCrop, clip_frame_indices)
-    from mavilkit.datasets.transforms.pyav_video import (decode_frames, frames_at,
-                                                         packet_index, yuv420_crop_resize)
+    from mavilkit.datasets.transforms import (AudioFbank, PackAVInputs, SampleVideoFrames,
+                                              VideoFlip, VideoRandomResizedCrop)
+    from mavilkit.datasets.transforms.pyav_video import (decode_frames, packet_index,
+                                                         yuv420_crop_resize)
 
     # --- audio -------------------------------------------------------------------------------
     container = clock('open', av.open, path)
@@ -253,26 +247,23 @@ def time_clip(path: str, clock: _Clock, counts: dict, rng, crop_size: int = 224,
     container.seek(0)
 
     # --- video: current path (decord, full-frame RGB, OpenCV resize) -------------------------
-    duration = float(container.duration / 1e6) if container.duration else 10.
-    times = _window_times(duration, rng)
-
-    def decord_decode():
-        reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
-        inds = clip_frame_indices(len(reader), float(reader.get_avg_fps()), 8, 2.,
-                                  np.array([times[0]]))
-        unique, inverse = np.unique(inds, return_inverse=True)
-        return reader.get_batch(unique.tolist()).asnumpy()[inverse.reshape(-1)]
-
-    imgs = clock('video: decord open+seek+decode+RGB (current)', decord_decode)
+    state = np.random.get_state()
+    current = clock('video: decord open+seek+decode+RGB (current)',
+                    SampleVideoFrames(backend='decord'), dict(filename=path))
+    if with_pyav_reader:
+        np.random.set_state(state)
+        clock('video: PyAV reader of SampleVideoFrames (decord fallback)',
+              SampleVideoFrames(backend='pyav'), dict(filename=path))
+    imgs = current['imgs']
     crop = VideoRandomResizedCrop(crop_size)
     flip = VideoFlip(0.5)
     clock('resize/crop+flip of RGB frames (current)',
           lambda: flip(crop(dict(imgs=imgs, img_shape=imgs.shape[1:3]))))
 
-    # --- video: PyAV, levers -----------------------------------------------------------------
+    # --- video: PyAV, levers (the same frames) -----------------------------------------------
     pts, keys = clock('video index (demux, no decode)', packet_index, container, vstream)
-    wanted = frames_at(pts, times, float(vstream.time_base))
-    unique = len(set(wanted.tolist()))
+    wanted = pts[np.unique(current['frame_inds'])]
+    unique = len(wanted)
     keep = lambda frame: frame  # noqa: E731 conversion timed separately
     variants = [('from keyframe before window', False, False),
                 ('+ skip non-reference frames', True, False),
@@ -413,6 +404,7 @@ def run_stages(root: str, prepared: str = None, peers: bool = False, crop_size: 
         with av.open(p) as c:
             groups[f'{c.streams.video[0].codec_context.height}p'].append(p)
     results = {}
+    np.random.seed(seed)
     rng = np.random.default_rng(seed)
     sets = [('', groups)]
     if prepared:
@@ -425,7 +417,7 @@ def run_stages(root: str, prepared: str = None, peers: bool = False, crop_size: 
             clock, counts = _Clock(), defaultdict(list)
             for _ in range(repeats):
                 for p in ps:
-                    time_clip(p, clock, counts, rng, crop_size)
+                    time_clip(p, clock, counts, crop_size)
             title = f'{group} source clips{suffix}' if suffix else f'{group} download-like clips'
             results[f'{group}{suffix}'] = _report(title, clock, len(ps) * repeats, counts)
     if peers:

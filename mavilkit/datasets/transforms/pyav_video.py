@@ -13,8 +13,8 @@ frame, so 90-97 % of the decoded frames are thrown away. Three levers cut that w
 - **crop and scale before colour conversion**: the wanted frames are cropped in YUV 4:2:0 and
   resized to the output size before the conversion to RGB, instead of converting full frames.
 
-A frame is selected by its presentation timestamp: the frame shown at time ``t`` is the last one
-whose timestamp is at or before ``t`` (variable frame rates included).
+Frames are chosen by ``SampleVideoFrames``' rule (``clip_frame_indices``: the frame shown at
+each time, from the presentation timestamps); only the decoding differs.
 """
 from typing import Callable, List, Optional, Sequence, Tuple
 
@@ -23,8 +23,9 @@ import numpy as np
 
 from mavilkit.registry import TRANSFORMS
 from mavilkit.utils.threads import media_threads
-from ..errors import MediaReadError
-from .loading import SampleVideoFrames
+from ..errors import MediaReadError, MissingStreamError
+from .loading import (SampleVideoFrames, _first_line, _regular_times, clip_frame_indices,
+                      describe_stream)
 from .video import VideoRandomResizedCrop, _pair
 
 #: (y, x, h, w) crop box in pixels of the decoded frame.
@@ -36,21 +37,13 @@ def packet_index(container, stream) -> Tuple[np.ndarray, np.ndarray]:
     the sorted timestamps of its keyframes. Demuxes the file without decoding; rewinds after."""
     pts, keys = [], []
     for packet in container.demux(stream):
-        if packet.pts is None:
+        if packet.pts is None or packet.is_discard:
             continue
         pts.append(packet.pts)
         if packet.is_keyframe:
             keys.append(packet.pts)
     container.seek(0)
     return np.sort(np.asarray(pts, np.int64)), np.sort(np.asarray(keys, np.int64))
-
-
-def frames_at(pts: np.ndarray, times: Sequence[float], time_base: float) -> np.ndarray:
-    """Timestamps of the frames shown at ``times`` (seconds from the first frame): the last
-    timestamp at or before each time (the first frame for times before it)."""
-    target = pts[0] + np.round(np.asarray(times, np.float64) / time_base).astype(np.int64)
-    idx = np.searchsorted(pts, target, side='right') - 1
-    return pts[np.clip(idx, 0, len(pts) - 1)]
 
 
 def yuv420_crop_resize(frame, box: CropBox, size_hw: Tuple[int, int]) -> np.ndarray:
@@ -80,7 +73,7 @@ def decode_frames(container, stream, wanted: Sequence[int], keys: np.ndarray,
 
     Args:
         container, stream: an open PyAV input and its video stream.
-        wanted: timestamps (stream time base) of the frames to return, from :func:`frames_at`.
+        wanted: timestamps (stream time base) of the frames to return.
         keys: sorted keyframe timestamps from :func:`packet_index`.
         convert: ``av.VideoFrame → np.ndarray`` applied to wanted frames only.
         skip_nonref: skip decoding packets that are neither wanted nor referenced.
@@ -145,28 +138,27 @@ def _center_box(h: int, w: int, size_hw: Tuple[int, int]) -> CropBox:
 
 @TRANSFORMS.register_module()
 class SampleVideoFramesPyAV(SampleVideoFrames):
-    """``SampleVideoFrames`` through PyAV with the decoding levers, optionally fused with
-    the crop (issue 13 §1; the levers are listed in this module's docstring).
+    """``SampleVideoFrames`` decoded by PyAV with the levers of this module, optionally fused
+    with the crop (issue 13 §1; ``docs/en/advanced_guides/performance.md``).
 
-    Clip starts are drawn as in ``SampleVideoFrames`` (uniform in training, segment centres
-    in test mode), frames are selected by timestamp (the frame shown at each time; times
-    past the end wrap to the beginning). With ``crop_size``, the crop box is drawn as
-    ``VideoRandomResizedCrop(crop_size, crop_scale, crop_ratio)`` draws it (right after the
-    start, so the same seed gives the same box as the two separate transforms), or as
-    ``VideoResizeCenterCrop(crop_size)`` keeps it in test mode, and only that box is
-    converted to RGB at the output size: pixels differ from the separate transforms by the
-    order of resizing and colour conversion (mean absolute difference about 2 of 255).
-    FFmpeg decodes with ``mavilkit.utils.threads.media_threads()`` threads (1 in workers).
+    Clip starts and frames are those of ``SampleVideoFrames`` (same draws, same timestamp rule,
+    same wrap-around, same missing-modality policy); only the decoding differs. With
+    ``crop_size``, the crop box is drawn as ``VideoRandomResizedCrop(crop_size, crop_scale,
+    crop_ratio)`` draws it, right after the start (the same seed gives the same box as the two
+    separate transforms), or in test mode kept as ``VideoResizeCenterCrop(crop_size)`` keeps
+    it; only that box is converted to RGB, at the output size. Pixels then differ from the
+    separate transforms by the order of resizing and colour conversion (mean absolute
+    difference about 2 of 255). FFmpeg decodes with ``mavilkit.utils.threads.media_threads()``
+    threads (1 in dataloader workers).
 
     Required Keys: ``filename``
 
-    Added Keys: ``imgs`` (uint8 ``(num_clips * clip_len, H, W, 3)``), ``frame_inds``,
-    ``clip_len``, ``num_clips``, ``video_fps`` (frames / duration), ``img_shape``,
-    ``ori_shape``, ``crop_bbox`` (x1, y1, x2, y2; with ``crop_size``), ``frames_decoded``
+    Added Keys: those of ``SampleVideoFrames``, plus ``crop_bbox`` (x1, y1, x2, y2; with
+    ``crop_size``) and ``frames_decoded`` (frames the decoder produced)
 
     Args:
-        clip_len, frame_rate, num_clips, test_mode: as ``SampleVideoFrames``.
-        crop_size (int | tuple, optional): output (h, w); None keeps full frames.
+        clip_len, frame_rate, num_clips, test_mode, missing_modality: as ``SampleVideoFrames``.
+        crop_size (int | tuple, optional): output (h, w), even; None keeps full frames.
         crop_scale, crop_ratio (tuple): as ``VideoRandomResizedCrop``.
         skip_nonref (bool): do not decode unwanted non-reference frames. Defaults to True.
         reseek (bool): seek to a later keyframe when it saves decoding. Defaults to True.
@@ -174,9 +166,10 @@ class SampleVideoFramesPyAV(SampleVideoFrames):
 
     def __init__(self, clip_len: int = 8, frame_rate: float = 2., num_clips: int = 1,
                  test_mode: bool = False, crop_size=None, crop_scale=(0.2, 1.0),
-                 crop_ratio=(3. / 4., 4. / 3.), skip_nonref: bool = True,
-                 reseek: bool = True):
-        super().__init__(clip_len, frame_rate, num_clips, test_mode)
+                 crop_ratio=(3. / 4., 4. / 3.), skip_nonref: bool = True, reseek: bool = True,
+                 missing_modality=None):
+        super().__init__(clip_len, frame_rate, num_clips, test_mode, backend='pyav',
+                         missing_modality=missing_modality)
         self.crop_size = _pair(crop_size) if crop_size is not None else None
         if self.crop_size is not None and any(v % 2 for v in self.crop_size):
             raise ValueError(f'crop_size must be even (YUV 4:2:0 chroma), got {crop_size}')
@@ -185,30 +178,27 @@ class SampleVideoFramesPyAV(SampleVideoFrames):
         self.skip_nonref = skip_nonref
         self.reseek = reseek
 
-    def transform(self, results: dict) -> dict:
+    def _sample(self, path: str) -> dict:
         import av
-        path = results['filename']
         try:
             container = av.open(path)
         except Exception as error:
-            raise MediaReadError(path, f'cannot open video: {error}'.splitlines()[0])
+            raise MediaReadError(path, f'cannot open video: {_first_line(error)}')
         try:
             if not container.streams.video:
-                raise MediaReadError(path, 'no video stream')
+                raise MissingStreamError(path, 'video')
             stream = container.streams.video[0]
             threads = media_threads()
             stream.thread_type = 'FRAME' if threads > 1 else 'SLICE'
             stream.codec_context.thread_count = threads
             pts, keys = packet_index(container, stream)
             if not len(pts):
-                raise MediaReadError(path, 'video stream has no frames')
-            time_base = float(stream.time_base)
-            span = (pts[-1] - pts[0]) * time_base
-            # the last frame lasts as long as the interval before it
-            duration = span + ((pts[-1] - pts[-2]) * time_base if len(pts) > 1 else 1.)
-            starts = self.clip_starts(duration)
-            times = starts[:, None] + np.arange(self.clip_len) / self.frame_rate
-            wanted = frames_at(pts, np.mod(times, duration).reshape(-1), time_base)
+                raise ValueError('no video packet with a timestamp')
+            rate = stream.average_rate or stream.guessed_rate
+            frame_times, duration = _regular_times((pts - pts[0]) * float(stream.time_base),
+                                                   float(rate) if rate else 25.)
+            inds = clip_frame_indices(frame_times, duration, self.clip_len, self.frame_rate,
+                                      self.clip_starts(duration))
             h, w = stream.codec_context.height, stream.codec_context.width
             box = None
             if self.crop_size is not None:
@@ -219,28 +209,27 @@ class SampleVideoFramesPyAV(SampleVideoFrames):
                     box, self.crop_size)
             else:
                 convert = lambda f: f.to_ndarray(format='rgb24')  # noqa: E731
-            frames, decoded = decode_frames(container, stream, wanted, keys, convert,
+            unique, inverse = np.unique(inds, return_inverse=True)
+            frames, decoded = decode_frames(container, stream, pts[unique], keys, convert,
                                             self.skip_nonref, self.reseek)
-        except MediaReadError:
+        except MissingStreamError:
             raise
         except Exception as error:
-            raise MediaReadError(path, f'cannot decode frames: {error}'.splitlines()[0])
+            raise MediaReadError(path, f'cannot decode frames of the '
+                                 f'{describe_stream(path, "video")}: pyav: {_first_line(error)}')
         finally:
             container.close()
-        order = {p: i for i, p in enumerate(sorted(set(wanted.tolist())))}
-        imgs = np.stack([frames[order[p]] for p in wanted.tolist()])
-        results.update(
-            imgs=imgs, frame_inds=np.searchsorted(pts, wanted).reshape(times.shape),
-            clip_len=self.clip_len, num_clips=self.num_clips,
-            video_fps=len(pts) / duration, img_shape=imgs.shape[1:3], ori_shape=(h, w),
-            frames_decoded=decoded)
+        out = dict(imgs=np.stack(frames)[inverse.reshape(-1)], frame_inds=inds,
+                   frame_times=frame_times[inds], video_fps=len(frame_times) / duration,
+                   frames_decoded=decoded)
         if box is not None:
             y, x, ch, cw = box
-            results['crop_bbox'] = (x, y, x + cw, y + ch)
-        return results
+            out['crop_bbox'] = (x, y, x + cw, y + ch)
+        return out
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(clip_len={self.clip_len}, '
                 f'frame_rate={self.frame_rate}, num_clips={self.num_clips}, '
                 f'test_mode={self.test_mode}, crop_size={self.crop_size}, '
-                f'skip_nonref={self.skip_nonref}, reseek={self.reseek})')
+                f'skip_nonref={self.skip_nonref}, reseek={self.reseek}, '
+                f'missing_modality={self.missing_modality!r})')
