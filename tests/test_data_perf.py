@@ -55,12 +55,12 @@ def test_decode_frames_gives_the_frames_shown(clips, skip_nonref, reseek):
         expected = [shown_at(pts, t, time_base) for t in times]
         with av.open(path) as container:
             stream = container.streams.video[0]
-            index, keys = packet_index(container, stream)
+            index, keys, delay = packet_index(container, stream)
             assert index.tolist() == pts
             assert len(keys) >= 2  # a keyframe every 2 s
             got, decoded = decode_frames(container, stream, expected, keys,
                                          lambda f: f.to_ndarray(format='rgb24'),
-                                         skip_nonref, reseek)
+                                         skip_nonref, reseek, delay)
         for img, p in zip(got, sorted(set(expected))):
             np.testing.assert_array_equal(img, frames[p])
         assert len(set(expected)) <= decoded <= len(pts)
@@ -70,18 +70,51 @@ def test_levers_decode_fewer_frames(clips):
     counts = []
     with av.open(clips[0]) as container:
         stream = container.streams.video[0]
-        index, keys = packet_index(container, stream)
+        index, keys, delay = packet_index(container, stream)
         # frames shown at 0.3, 0.8, ..., 3.8 s of the 25 fps clip
         wanted = index[np.floor((0.3 + np.arange(8) / 2.) * 25).astype(int)]
         for skip, reseek in [(False, False), (True, False), (True, True)]:
             counts.append(decode_frames(container, stream, wanted, keys, lambda f: None,
-                                        skip, reseek)[1])
+                                        skip, reseek, delay)[1])
     # 0.3 s to 3.8 s at 25 fps from the keyframe at 0: frames 0..95 (96) decoded plainly;
     # x264's B-frames are not references, so skipping them decodes fewer; the keyframe at
     # 2 s lets re-seeking skip 1.8-2 s.
     assert counts[0] == 96
     assert counts[1] < counts[0]
     assert counts[2] <= counts[1]
+
+
+def test_decode_frames_when_seeks_land_early(clips, tmp_path):
+    """A 1-s-GOP copy at 8 fps with B-frames: an mp4 seek to a keyframe's timestamp lands one
+    keyframe early (FFmpeg compares with decoding times). Frames must come out right with and
+    without the seek delay, wanted keyframes included; the delay saves decoding."""
+    copy = str(tmp_path / 'fps8.mp4')
+    prepare_clips.reencode(clips[0], copy, short_side=32, fps=8)
+    frames, time_base = all_frames(copy)
+    pts = sorted(frames)
+    # the first frame of every 1/8-s slot of the 25 fps source: 0, 0.16, 0.28, 0.4, ...
+    source_times = np.arange(125) / 25.
+    kept, slot = [], 0.
+    for t in source_times:
+        if t >= slot - 1e-6:
+            kept.append(t)
+            while slot <= t + 1e-9:
+                slot += 1 / 8
+    np.testing.assert_allclose((np.array(pts) - pts[0]) * time_base, kept, atol=1e-6)
+    with av.open(copy) as container:
+        stream = container.streams.video[0]
+        index, keys, delay = packet_index(container, stream)
+        assert delay > 0  # B-frames
+        wanted = [index[i] for i in (12, 17, 20, 24, 28, 32)]
+        assert set(wanted) & set(keys.tolist())  # a wanted keyframe
+        decoded = {}
+        for seek_delay in (0, delay):
+            got, decoded[seek_delay] = decode_frames(
+                container, stream, wanted, keys, lambda f: f.to_ndarray(format='rgb24'),
+                True, True, seek_delay)
+            for img, p in zip(got, sorted(set(wanted))):
+                np.testing.assert_array_equal(img, frames[p])
+        assert decoded[delay] < decoded[0]
 
 
 def test_yuv_crop_resize_matches_rgb_crop_resize(clips):
@@ -147,14 +180,14 @@ def test_prepare_clips(clips, tmp_path):
             video, audio = out.streams.video[0], out.streams.audio[0]
             assert (video.codec_context.width, video.codec_context.height) == (48, 32)
             assert (audio.sample_rate, audio.codec_context.channels) == (16000, 1)
-            index, keys = packet_index(out, video)
+            index, keys, _ = packet_index(out, video)
             tb = float(video.time_base)
             # a keyframe on the first frame at or after every whole second
             times = (index - index[0]) * tb
             expected = sorted({min(t for t in times if t >= k - 1e-6)
                                for k in range(int(times[-1]) + 1)})
             np.testing.assert_allclose((keys - index[0]) * tb, expected, atol=1e-6)
-            src_index, _ = packet_index(inp, inp.streams.video[0])
+            src_index, _, _ = packet_index(inp, inp.streams.video[0])
             src_tb = float(inp.streams.video[0].time_base)
             # the frame timestamps, variable rate included, are kept
             np.testing.assert_allclose((index - index[0]) * tb,

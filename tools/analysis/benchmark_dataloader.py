@@ -73,8 +73,9 @@ def parse_args(argv=None):
     clips.add_argument('--preset', default='superfast', help='x264 preset of the clips')
     stages = parser.add_argument_group('per-stage costs (mode 3)')
     stages.add_argument('--stages', metavar='DIR', help='folder of clips (mode 2 layout)')
-    stages.add_argument('--prepared', metavar='DIR',
-                        help='the same clips re-encoded by tools/data/prepare_clips.py')
+    stages.add_argument('--prepared', metavar='DIR', nargs='+', default=[],
+                        help='the same clips re-encoded by tools/data/prepare_clips.py (one or '
+                        'more copies)')
     stages.add_argument('--peers', action='store_true',
                         help='also time CAV-MAE (JPEG frames + wav) and AST (wav + fbank)')
     stages.add_argument('--crop-size', type=int, default=224)
@@ -222,6 +223,7 @@ def time_clip(path: str, clock: _Clock, counts: dict, crop_size: int = 224,
 
     from mavilkit.datasets.transforms import (AudioFbank, PackAVInputs, SampleVideoFrames,
                                               VideoFlip, VideoRandomResizedCrop)
+    from mavilkit.datasets.transforms.loading import MonoResampler
     from mavilkit.datasets.transforms.pyav_video import (decode_frames, packet_index,
                                                          yuv420_crop_resize)
 
@@ -232,16 +234,19 @@ def time_clip(path: str, clock: _Clock, counts: dict, crop_size: int = 224,
     vstream.thread_type, vstream.codec_context.thread_count = 'SLICE', 1
     frames = clock('audio decode', lambda: list(container.decode(astream)))
 
-    def resample(layout):
-        resampler = av.AudioResampler(format='fltp', layout=layout, rate=16000)
+    def resample_then_mean():  # the reader before issue 10: resample, then average channels
+        resampler = av.AudioResampler(format='fltp', layout=None, rate=16000)
         chunks = [f.to_ndarray() for fr in frames for f in resampler.resample(fr)]
         chunks += [f.to_ndarray() for f in resampler.resample(None)]
         return np.concatenate(chunks, axis=1).mean(axis=0, dtype=np.float32)
 
-    for frame in frames:
-        frame.pts = None  # the resampler restamps
-    waveform = clock('resample (layout kept, channel mean; current)', resample, None)
-    clock('resample + downmix in FFmpeg, one pass', resample, 'mono')
+    def one_pass():  # LoadAudio's reader now: libswresample downmixes and resamples at once
+        resampler = MonoResampler(16000)
+        chunks = [c for fr in frames for c in resampler.push(fr)] + resampler.push(None)
+        return np.concatenate([np.asarray(c, np.float32).reshape(-1) for c in chunks])
+
+    clock('resample, then channel mean (reader before issue 10)', resample_then_mean)
+    waveform = clock('resample + downmix in FFmpeg, one pass (current)', one_pass)
     fbank = AudioFbank(1024)
     audio = clock('fbank', lambda: fbank(dict(waveform=waveform, sample_rate=16000))['audio'])
     container.seek(0)
@@ -261,7 +266,8 @@ def time_clip(path: str, clock: _Clock, counts: dict, crop_size: int = 224,
           lambda: flip(crop(dict(imgs=imgs, img_shape=imgs.shape[1:3]))))
 
     # --- video: PyAV, levers (the same frames) -----------------------------------------------
-    pts, keys = clock('video index (demux, no decode)', packet_index, container, vstream)
+    pts, keys, delay = clock('video index (demux, no decode)', packet_index, container,
+                             vstream)
     wanted = pts[np.unique(current['frame_inds'])]
     unique = len(wanted)
     keep = lambda frame: frame  # noqa: E731 conversion timed separately
@@ -270,14 +276,14 @@ def time_clip(path: str, clock: _Clock, counts: dict, crop_size: int = 224,
                 ('+ keyframe-aware re-seek', True, True)]
     for name, skip, reseek in variants:
         decoded, n = clock(f'video seek+decode: {name}', decode_frames, container, vstream,
-                           wanted, keys, keep, skip, reseek)
+                           wanted, keys, keep, skip, reseek, delay)
         counts[name].append((n, unique))
     for n_threads in threads:
         ctx = av.open(path)
         stream = ctx.streams.video[0]
         stream.thread_type, stream.codec_context.thread_count = 'FRAME', n_threads
         _, n = clock(f'video seek+decode: all levers, {n_threads} frame threads',
-                     decode_frames, ctx, stream, wanted, keys, keep, True, True)
+                     decode_frames, ctx, stream, wanted, keys, keep, True, True, delay)
         ctx.close()
     h, w = decoded[0].height, decoded[0].width
     y, x, ch, cw = crop.crop_box(h, w)
@@ -368,10 +374,10 @@ def _report(title: str, clock: _Clock, num: int, counts: dict) -> dict:
         out[f'thrown away: {name}'] = frac
         print(f'  decoded frames per clip, {name:<40} {decoded / len(pairs):6.1f}  '
               f'({100 * frac:4.1f} % thrown away)')
-    cur = ['open', 'audio decode', 'resample (layout kept, channel mean; current)', 'fbank',
+    cur = ['open', 'audio decode', 'resample + downmix in FFmpeg, one pass (current)', 'fbank',
            'video: decord open+seek+decode+RGB (current)',
            'resize/crop+flip of RGB frames (current)', 'collate (per clip, batch of 8)']
-    best = ['open', 'audio decode', 'resample + downmix in FFmpeg, one pass', 'fbank',
+    best = ['open', 'audio decode', 'resample + downmix in FFmpeg, one pass (current)', 'fbank',
             'video index (demux, no decode)', 'video seek+decode: + keyframe-aware re-seek',
             'crop+scale: YUV crop, resize, then RGB (OpenCV)', 'collate (per clip, batch of 8)']
     if all(k in out for k in cur):
@@ -386,10 +392,10 @@ def _report(title: str, clock: _Clock, num: int, counts: dict) -> dict:
     return out
 
 
-def run_stages(root: str, prepared: str = None, peers: bool = False, crop_size: int = 224,
-               repeats: int = 1, seed: int = 0) -> Dict[str, dict]:
-    """Mode 3 on the clips of ``root`` (grouped by height), optionally their compact copy
-    (``prepared``) and the peers. Returns ``{group: {stage: ms or fraction}}``."""
+def run_stages(root: str, prepared: Sequence[str] = (), peers: bool = False,
+               crop_size: int = 224, repeats: int = 1, seed: int = 0) -> Dict[str, dict]:
+    """Mode 3 on the clips of ``root`` (grouped by height), optionally their compact copies
+    (``prepared`` folders) and the peers. Returns ``{group: {stage: ms or fraction}}``."""
     import cv2
     import torch
     torch.set_num_threads(1)
@@ -407,11 +413,11 @@ def run_stages(root: str, prepared: str = None, peers: bool = False, crop_size: 
     np.random.seed(seed)
     rng = np.random.default_rng(seed)
     sets = [('', groups)]
-    if prepared:
-        pfolder = osp.join(prepared, 'train') if osp.isdir(osp.join(prepared, 'train')) \
-            else prepared
-        sets.append((' compact copy', {g: [osp.join(pfolder, osp.basename(p)) for p in ps]
-                                       for g, ps in groups.items()}))
+    for copy in ([prepared] if isinstance(prepared, str) else prepared):
+        pfolder = osp.join(copy, 'train') if osp.isdir(osp.join(copy, 'train')) else copy
+        sets.append((f' compact copy {osp.basename(osp.normpath(copy))}',
+                     {g: [osp.join(pfolder, osp.basename(p)) for p in ps]
+                      for g, ps in groups.items()}))
     for suffix, grouped in sets:
         for group, ps in grouped.items():
             clock, counts = _Clock(), defaultdict(list)

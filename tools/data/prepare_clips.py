@@ -41,6 +41,12 @@ def parse_args(argv=None):
     parser.add_argument('--sample-rate', type=int, default=16000)
     parser.add_argument('--crf', type=int, default=23)
     parser.add_argument('--preset', default='veryfast', help='x264 preset')
+    parser.add_argument('--fps', type=float, default=None,
+                        help='keep at most this frame rate (frames dropped by timestamp); '
+                        'default: the source\'s')
+    parser.add_argument('--fast-decode', action='store_true',
+                        help='x264 --tune fastdecode (no CABAC, no deblocking): cheaper to '
+                        'decode, larger files')
     parser.add_argument('--workers', type=int, default=os.cpu_count() or 1)
     return parser.parse_args(argv)
 
@@ -52,8 +58,13 @@ def scaled_size(width: int, height: int, short_side: int) -> Tuple[int, int]:
 
 
 def reencode(src: str, dst: str, short_side: int = 256, keyframe_interval: float = 1.,
-             sample_rate: int = 16000, crf: int = 23, preset: str = 'veryfast') -> None:
+             sample_rate: int = 16000, crf: int = 23, preset: str = 'veryfast',
+             fps: Optional[float] = None, fast_decode: bool = False) -> None:
     """Write the compact copy of ``src`` to ``dst`` (see the module docstring).
+
+    ``fps``: keep the first frame of every ``1 / fps`` time slot, so the copy has at most that
+    rate; the frame shown at a time is then at most one slot plus one source frame older than
+    in the source. ``fast_decode``: x264's ``fastdecode`` tuning.
 
     The first video and first audio stream are kept; a file without either keeps what it has.
     Raises ``av.error.FFmpegError`` (or ``ValueError`` for a file with no stream) on unreadable
@@ -74,15 +85,19 @@ def reencode(src: str, dst: str, short_side: int = 256, keyframe_interval: float
             if vin is not None:
                 vin.thread_type = 'AUTO'
                 vin.codec_context.thread_count = 1  # one process per core (--workers)
-                fps = vin.average_rate or vin.guessed_rate or Fraction(25)
+                rate = vin.average_rate or vin.guessed_rate or Fraction(25)
+                if fps:
+                    rate = min(rate, Fraction(fps).limit_denominator(1001))
                 width, height = scaled_size(vin.codec_context.width, vin.codec_context.height,
                                             short_side)
-                vout = out.add_stream('libx264', rate=fps)
+                vout = out.add_stream('libx264', rate=rate)
                 vout.width, vout.height, vout.pix_fmt = width, height, 'yuv420p'
                 # Keyframes are forced by presentation time (below), so that a variable frame
                 # rate still gets one every `keyframe_interval` seconds.
                 vout.options = {'preset': preset, 'crf': str(crf), 'threads': '1',
                                 'forced-idr': '1', 'x264-params': 'keyint=infinite:scenecut=0'}
+                if fast_decode:
+                    vout.options['tune'] = 'fastdecode'
                 # Source timestamps are passed through: a variable frame rate stays as it is.
                 vout.codec_context.time_base = vin.time_base
                 streams.append(vin)
@@ -90,14 +105,20 @@ def reencode(src: str, dst: str, short_side: int = 256, keyframe_interval: float
                 aout = out.add_stream('aac', rate=sample_rate, layout='mono')
                 resampler = av.AudioResampler(format='fltp', layout='mono', rate=sample_rate)
                 streams.append(ain)
-            next_key = None
+            next_key = next_slot = None
             for packet in inp.demux(*streams):
                 for frame in packet.decode():
                     if packet.stream is vin:
+                        t = float(frame.pts * frame.time_base) if frame.pts is not None else 0.
+                        if fps:  # one frame per 1/fps slot: the first shown in it
+                            if next_slot is not None and t < next_slot - 1e-6:
+                                continue
+                            next_slot = (t if next_slot is None else next_slot) + 1 / fps
+                            while next_slot <= t:
+                                next_slot += 1 / fps
                         image = frame.reformat(width=vout.width, height=vout.height,
                                                format='yuv420p')
                         image.pts, image.time_base = frame.pts, frame.time_base
-                        t = float(frame.pts * frame.time_base) if frame.pts is not None else 0.
                         if next_key is None or t >= next_key - 1e-6:
                             image.pict_type = PictureType.I
                             next_key = (t if next_key is None else next_key) + keyframe_interval
@@ -159,7 +180,8 @@ def main(argv=None) -> int:
         os.makedirs(osp.dirname(dst), exist_ok=True)
         shutil.copy2(src, dst)
     kwargs = dict(short_side=args.short_side, keyframe_interval=args.keyframe_interval,
-                  sample_rate=args.sample_rate, crf=args.crf, preset=args.preset)
+                  sample_rate=args.sample_rate, crf=args.crf, preset=args.preset, fps=args.fps,
+                  fast_decode=args.fast_decode)
     print(f'{len(videos)} clips to re-encode into {args.dst} with {args.workers} processes')
     failures = []
     if videos:

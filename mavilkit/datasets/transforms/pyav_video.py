@@ -32,18 +32,27 @@ from .video import VideoRandomResizedCrop, _pair
 CropBox = Tuple[int, int, int, int]
 
 
-def packet_index(container, stream) -> Tuple[np.ndarray, np.ndarray]:
-    """Presentation timestamps (stream time base) of all packets of ``stream``, sorted, and
-    the sorted timestamps of its keyframes. Demuxes the file without decoding; rewinds after."""
-    pts, keys = [], []
+def packet_index(container, stream) -> Tuple[np.ndarray, np.ndarray, int]:
+    """Index of a video stream from its packets (demuxed, not decoded; rewinds after).
+
+    Returns:
+        (sorted presentation timestamps of all packets, sorted timestamps of the keyframes,
+        seek delay): timestamps in the stream's time base. The delay is the largest
+        ``pts - dts`` of a keyframe (B-frame reordering): FFmpeg's mp4 seek compares the target
+        with decoding times, so a seek to a keyframe's ``pts`` lands one keyframe early unless
+        the delay is added.
+    """
+    pts, keys, delay = [], [], 0
     for packet in container.demux(stream):
         if packet.pts is None or packet.is_discard:
             continue
         pts.append(packet.pts)
         if packet.is_keyframe:
             keys.append(packet.pts)
+            if packet.dts is not None:
+                delay = max(delay, packet.pts - packet.dts)
     container.seek(0)
-    return np.sort(np.asarray(pts, np.int64)), np.sort(np.asarray(keys, np.int64))
+    return np.sort(np.asarray(pts, np.int64)), np.sort(np.asarray(keys, np.int64)), int(delay)
 
 
 def yuv420_crop_resize(frame, box: CropBox, size_hw: Tuple[int, int]) -> np.ndarray:
@@ -67,14 +76,15 @@ def yuv420_crop_resize(frame, box: CropBox, size_hw: Tuple[int, int]) -> np.ndar
 
 
 def decode_frames(container, stream, wanted: Sequence[int], keys: np.ndarray,
-                  convert: Callable, skip_nonref: bool = True,
-                  reseek: bool = True) -> Tuple[List[np.ndarray], int]:
+                  convert: Callable, skip_nonref: bool = True, reseek: bool = True,
+                  seek_delay: int = 0) -> Tuple[List[np.ndarray], int]:
     """Decode the frames whose timestamps are in ``wanted`` (each once, in order).
 
     Args:
         container, stream: an open PyAV input and its video stream.
         wanted: timestamps (stream time base) of the frames to return.
-        keys: sorted keyframe timestamps from :func:`packet_index`.
+        keys: sorted keyframe timestamps, and ``seek_delay`` the seek delay, from
+            :func:`packet_index`.
         convert: ``av.VideoFrame → np.ndarray`` applied to wanted frames only.
         skip_nonref: skip decoding packets that are neither wanted nor referenced.
         reseek: jump to a later keyframe when it precedes the next wanted frame.
@@ -96,6 +106,21 @@ def decode_frames(container, stream, wanted: Sequence[int], keys: np.ndarray,
             return 0
         return int(keys[max(np.searchsorted(keys, p, side='right') - 1, 0)])
 
+    def packets_from(key):
+        """Packets from the keyframe ``key`` on (or from an earlier one: always correct)."""
+        tries = [key + seek_delay, key] if seek_delay else [key]
+        for target in tries:
+            container.seek(target, stream=stream, backward=True, any_frame=False)
+            packets = container.demux(stream)
+            first = next(packets, None)
+            if first is None:
+                return
+            if first.pts is not None and first.pts > key and target != key:
+                continue  # landed past the keyframe: seek again without the delay
+            yield first
+            yield from packets
+            return
+
     position = None  # keyframe timestamp of the last seek
     while len(found) < len(targets):
         start = key_before(min(p for p in targets if p not in found))
@@ -103,9 +128,8 @@ def decode_frames(container, stream, wanted: Sequence[int], keys: np.ndarray,
             missing = [p for p in targets if p not in found]
             raise RuntimeError(f'frames with timestamps {missing[:4]} never decoded')
         position = start
-        container.seek(start, stream=stream, backward=True, any_frame=False)
         sent = None  # largest timestamp sent to the decoder since the seek
-        for packet in container.demux(stream):
+        for packet in packets_from(start):
             if packet.pts is not None:
                 if skip_nonref:
                     ctx.skip_frame = 'DEFAULT' if packet.pts in wanted_set else 'NONREF'
@@ -116,11 +140,11 @@ def decode_frames(container, stream, wanted: Sequence[int], keys: np.ndarray,
                     found[frame.pts] = convert(frame)
             if len(found) == len(targets):
                 break
-            if reseek and sent is not None:
-                # The keyframe before the next wanted frame is not sent yet: all frames up to
-                # it would be decoded for nothing.
-                if key_before(min(p for p in targets if p not in found)) > sent:
-                    break
+            # Past the keyframe sought (a seek may land earlier), the keyframe before the next
+            # wanted frame is not sent yet: all frames up to it would be decoded for nothing.
+            if reseek and sent is not None and sent >= position and \
+                    key_before(min(p for p in targets if p not in found)) > sent:
+                break
         else:  # end of the stream
             if len(found) < len(targets):
                 missing = [p for p in targets if p not in found]
@@ -191,7 +215,7 @@ class SampleVideoFramesPyAV(SampleVideoFrames):
             threads = media_threads()
             stream.thread_type = 'FRAME' if threads > 1 else 'SLICE'
             stream.codec_context.thread_count = threads
-            pts, keys = packet_index(container, stream)
+            pts, keys, delay = packet_index(container, stream)
             if not len(pts):
                 raise ValueError('no video packet with a timestamp')
             rate = stream.average_rate or stream.guessed_rate
@@ -211,7 +235,7 @@ class SampleVideoFramesPyAV(SampleVideoFrames):
                 convert = lambda f: f.to_ndarray(format='rgb24')  # noqa: E731
             unique, inverse = np.unique(inds, return_inverse=True)
             frames, decoded = decode_frames(container, stream, pts[unique], keys, convert,
-                                            self.skip_nonref, self.reseek)
+                                            self.skip_nonref, self.reseek, delay)
         except MissingStreamError:
             raise
         except Exception as error:
