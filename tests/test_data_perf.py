@@ -215,3 +215,24 @@ def test_benchmark_stages(tmp_path):
         figures['thrown away: from keyframe before window'] < 1
     assert figures['total current'] > 0
     json.dumps(out)
+
+
+def test_mono_at_rate_skips_the_resampler(tmp_path):
+    """16 kHz mono AAC (a compact copy's audio) is read as decoded, and equals the
+    libswresample pass it now skips."""
+    from data_helpers import write_audio_mp4
+
+    from mavilkit.datasets.transforms import LoadAudio
+    from mavilkit.datasets.transforms.loading import MonoResampler
+    t = np.arange(32000) / 16000
+    path = write_audio_mp4(tmp_path / 'm.mp4', (0.3 * np.sin(2 * np.pi * 440 * t))[None],
+                           sample_rate=16000)
+    with av.open(path) as container:
+        frames = list(container.decode(audio=0))
+    decoded = np.concatenate([f.to_ndarray().reshape(-1) for f in frames])
+    through_graph = MonoResampler(16000)
+    through_graph._configure(frames[0])  # force the filter graph
+    chunks = [c for f in frames for c in through_graph.push(f)] + through_graph.push(None)
+    waveform = LoadAudio(backend='pyav')(dict(filename=path))['waveform']
+    np.testing.assert_array_equal(waveform, decoded)
+    np.testing.assert_allclose(waveform, np.concatenate(chunks), atol=1e-7)
