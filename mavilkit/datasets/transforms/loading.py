@@ -469,8 +469,12 @@ class _PyAVVideo:
         import av
         wanted = {int(i) for i in inds}
         frames = {}
+        from mavilkit.utils.threads import media_threads
         with av.open(self.path) as container:
-            for count, frame in enumerate(container.decode(container.streams.video[0])):
+            stream = container.streams.video[0]
+            # FFmpeg's default is a thread per core: the thread budget (1 in workers) instead.
+            stream.codec_context.thread_count = media_threads()
+            for count, frame in enumerate(container.decode(stream)):
                 pos = count
                 if frame.pts is not None:
                     found = int(np.searchsorted(self.pts, frame.pts))
