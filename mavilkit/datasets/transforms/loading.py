@@ -222,10 +222,22 @@ def read_audio_decord(path: str, sample_rate: int, layout: Optional[str] = None)
 
 def read_audio_file(path: str, sample_rate: int, layout: Optional[str] = None) -> np.ndarray:
     """Mono waveform of an audio file read by soundfile (wav / flac / ogg ...), downmixed and
-    resampled by :func:`downmix_array`. soundfile gives no channel layout: ``layout`` defaults
-    to FFmpeg's default for the channel count (:data:`DEFAULT_LAYOUTS`)."""
+    resampled by :func:`downmix_array`.
+
+    soundfile gives no channel layout. With more than two channels the order matters (a quad
+    WAV is FL FR BL BR, a 3.0 WAV FL FR FC, and the channel mask in the header says so), so
+    ``layout`` defaults to the layout that PyAV reads from the header, the one the other
+    readers use; only when PyAV cannot read the header is it FFmpeg's default for the channel
+    count (:data:`DEFAULT_LAYOUTS`)."""
     import soundfile
     data, rate = soundfile.read(path, dtype='float32', always_2d=True)
+    if layout is None and data.shape[1] > 2:
+        try:
+            _, channels, header_layout = audio_stream_info(path)
+            if channels == data.shape[1]:
+                layout = header_layout
+        except Exception:  # a header PyAV cannot parse: guess from the channel count
+            pass
     if layout is None:
         if data.shape[1] not in DEFAULT_LAYOUTS:
             raise ValueError(f'{data.shape[1]} channels without a known layout')
@@ -458,12 +470,20 @@ class _PyAVVideo:
             pts = sorted(p.pts for p in container.demux(stream)
                          if p.pts is not None and not p.is_discard)
             rate = stream.average_rate or stream.guessed_rate
+            declared = (float(stream.duration * stream.time_base)
+                        if stream.duration and stream.time_base else None)
         if not pts:
             raise ValueError('no video packet with a timestamp')
         self.pts = np.array(pts, np.int64)
         fps = float(rate) if rate else 25.
         self.frame_times, self.duration = _regular_times(
             (self.pts - self.pts[0]) * float(stream.time_base), fps)
+        # The demuxer stops quietly where a file is cut (a download that did not finish, with
+        # its index at the front): the frames left would pass for a shorter video, so compare
+        # with what the header declares, as LoadAudio does for audio.
+        if declared and self.duration < 0.95 * declared:
+            raise ValueError(f'the stream declares {declared:.2f} s but its packets cover only '
+                             f'{self.duration:.2f} s (truncated or corrupt file)')
 
     def get_frames(self, inds: np.ndarray) -> np.ndarray:
         import av

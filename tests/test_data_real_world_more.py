@@ -1,0 +1,87 @@
+"""More real-world files than issue 10's examples: other channel layouts, cut downloads,
+annotation files as other editors save them. Each test writes a tiny file and compares with a
+value computed here, independently of the readers."""
+import numpy as np
+import pytest
+import soundfile
+
+import av
+
+from mavilkit.datasets.errors import MediaReadError
+from mavilkit.datasets.transforms import LoadAudio, SampleVideoFrames
+
+SQRT1_2 = np.sqrt(0.5)
+#: FFmpeg's default downmix weights to mono, from its documentation (front pair and back /
+#: side pairs at -3 dB, centre at 0 dB, LFE dropped), before normalising to a sum of 1.
+FFMPEG_MONO = dict(FL=SQRT1_2, FR=SQRT1_2, FC=1., LFE=0., BL=.5, BR=.5, SL=.5, SR=.5)
+
+
+def _channel_weights(waveform, freqs, amplitude, rate=16000):
+    """Weight of each channel's tone in a mono waveform (one DFT bin per tone, edges cut)."""
+    w = np.asarray(waveform[4000:-4000], np.float64)
+    t = np.arange(w.size) / rate
+    return np.array([2 * abs(np.dot(w, np.exp(-2j * np.pi * f * t))) / w.size / amplitude
+                     for f in freqs])
+
+
+@pytest.mark.parametrize('layout', ['quad', '3.0', '5.1(side)'])
+def test_soundfile_reader_uses_the_channel_mask(tmp_path, layout):
+    # A WAV with a channel mask (WAVE_FORMAT_EXTENSIBLE): channel k holds a tone of its own.
+    # soundfile gives no layout; guessing it from the channel count read quad as 4.0
+    # (weights .24 .24 .34 .17 instead of .29 .29 .21 .21) and 3.0 as 2.1 (centre dropped).
+    names = [c.name for c in av.AudioLayout(layout).channels]
+    freqs = [300 + 170 * k for k in range(len(names))]
+    t = np.arange(3 * 16000) / 16000
+    data = np.stack([0.3 * np.sin(2 * np.pi * f * t) for f in freqs]).astype(np.float32)
+    path = str(tmp_path / 'multi.wav')
+    with av.open(path, 'w') as container:
+        stream = container.add_stream('pcm_s16le', rate=16000, layout=layout)
+        for start in range(0, data.shape[1], 1600):
+            chunk = np.ascontiguousarray(data[:, start:start + 1600].T).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(chunk, 'flt', layout)
+            frame.sample_rate, frame.pts = 16000, start
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    assert soundfile.info(path).channels == len(names)
+    raw = np.array([FFMPEG_MONO[n] for n in names])
+    expected = raw / raw.sum()
+    for backend in ('soundfile', 'pyav', 'decord', 'auto'):
+        waveform = LoadAudio(backend=backend)(dict(audio_path=path))['waveform']
+        np.testing.assert_allclose(_channel_weights(waveform, freqs, 0.3), expected, atol=2e-3,
+                                   err_msg=backend)
+
+
+def _write_faststart_mp4(path, seconds=6, fps=10):
+    """H.264 frames of value 4·i with the index (moov) at the front, as streaming sites
+    serve them, so that a cut file still opens."""
+    with av.open(path, 'w', options={'movflags': 'faststart'}) as container:
+        stream = container.add_stream('libx264', rate=fps)
+        stream.width = stream.height = 32
+        stream.pix_fmt = 'yuv420p'
+        for i in range(seconds * fps):
+            img = np.full((32, 32, 3), 4 * i, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, 'rgb24')):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def test_cut_video_is_unreadable_not_shorter(tmp_path):
+    # A download cut at half its size: the demuxer stops quietly after ~3 of the 6 s, and the
+    # PyAV reader took the frames left for a 3-s video (test clip [0, 5, ..., 25, 1, 6]: a
+    # wrap inside a file that lasts 6 s). Like cut audio, it is an unreadable file.
+    path = _write_faststart_mp4(str(tmp_path / 'full.mp4'))
+    # the whole file: the middle 4 s of 6 s are frames 10, 15, ..., 45
+    for backend in ('decord', 'pyav'):
+        results = SampleVideoFrames(test_mode=True, backend=backend)(dict(filename=path))
+        assert results['frame_inds'].tolist() == [list(range(10, 50, 5))], backend
+    data = open(path, 'rb').read()
+    cut = str(tmp_path / 'cut.mp4')
+    with open(cut, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    for backend in ('pyav', 'auto'):
+        with pytest.raises(MediaReadError, match=r'cut\.mp4.*truncated'):
+            SampleVideoFrames(test_mode=True, backend=backend)(dict(filename=cut))
