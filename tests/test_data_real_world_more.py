@@ -85,3 +85,52 @@ def test_cut_video_is_unreadable_not_shorter(tmp_path):
     for backend in ('pyav', 'auto'):
         with pytest.raises(MediaReadError, match=r'cut\.mp4.*truncated'):
             SampleVideoFrames(test_mode=True, backend=backend)(dict(filename=cut))
+
+
+# ------------------------------------------------------------------ annotation files
+VGGSOUND_CSV = ('a1,0,"cattle, bovinae cowbell",train\nb2,30,dog barking,test\n'
+                'c3,5,"cattle, bovinae cowbell",train\n')
+LABELS_CSV = ('index,mid,display_name\n0,/m/09x0r,"Speech"\n'
+              '1,/m/0ytgt,"Child speech, kid speaking"\n')
+
+
+def _vggsound(tmp_path, text):
+    from mavilkit.registry import DATASETS
+    from mavilkit.utils.setup_env import register_all_modules
+    register_all_modules()
+    (tmp_path / 'v').mkdir(exist_ok=True)
+    for name in ('a1_000000.mp4', 'b2_000030.mp4', 'c3_000005.mp4'):
+        (tmp_path / 'v' / name).write_bytes(b'x')
+    (tmp_path / 'vgg.csv').write_bytes(text.encode('utf-8'))
+    dataset = DATASETS.build(dict(type='VGGSoundDataset', ann_file=str(tmp_path / 'vgg.csv'),
+                                  data_prefix=dict(video=str(tmp_path / 'v')), pipeline=[]))
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    return [(i['clip_id'], i['gt_label']) for i in infos], dataset.metainfo['classes']
+
+
+@pytest.mark.parametrize('blank', [' ', '\t', '\u00a0', ' \t'])
+def test_blanks_before_a_quoted_field(tmp_path, blank):
+    # A blank after the comma made the quote an ordinary character: the quoted label was
+    # split in two and the file refused (VGGSound) as were class names with a comma.
+    expected = ([('a1_0', [0]), ('c3_5', [0])], ('cattle, bovinae cowbell', 'dog barking'))
+    assert _vggsound(tmp_path, VGGSOUND_CSV) == expected
+    assert _vggsound(tmp_path, VGGSOUND_CSV.replace(',', ',' + blank).replace(
+        'cattle,' + blank, 'cattle, ')) == expected
+    from mavilkit.datasets.utils import read_class_labels_indices
+    path = tmp_path / 'labels.csv'
+    path.write_text('\ufeff' + LABELS_CSV.replace(',', ',' + blank).replace(
+        'speech,' + blank, 'speech, ').replace('\n', '\r\n'), encoding='utf-8')
+    assert read_class_labels_indices(str(path)) == (
+        {'/m/09x0r': 0, '/m/0ytgt': 1}, ['Speech', 'Child speech, kid speaking'])
+
+
+def test_semicolon_csv_is_refused_with_the_reason(tmp_path):
+    text = 'a1;0;"cattle, bovinae cowbell";train\nb2;30;dog barking;test\n'
+    with pytest.raises(ValueError, match=r"vgg\.csv:1: .*separated by ';'"):
+        _vggsound(tmp_path, text)
+    from mavilkit.datasets.audioset import parse_audioset_segments
+    path = tmp_path / 'seg.csv'
+    path.write_text('# YTID, start_seconds, end_seconds, positive_labels\n'
+                    'a1;0.000;10.000;"/m/09x0r,/m/0ytgt"\n')
+    with pytest.raises(ValueError, match=r"seg\.csv:2: .*separated by ';'"):
+        list(parse_audioset_segments(str(path)))

@@ -1,11 +1,11 @@
 """AudioSet, read from Google's segment CSVs as released."""
-import csv
 import os.path as osp
 from typing import List
 
 from mavilkit.registry import DATASETS
 from .base_av_dataset import BaseAVDataset
-from .utils import mids_to_indices, read_annotation_lines, read_class_labels_indices
+from .utils import (delimiter_hint, mids_to_indices, read_annotation_lines,
+                    read_class_labels_indices, split_csv_line)
 
 
 def parse_audioset_segments(ann_file: str):
@@ -20,10 +20,11 @@ def parse_audioset_segments(ann_file: str):
     for lineno, line in read_annotation_lines(ann_file):
         if line.startswith('#'):
             continue
-        row = [field.strip() for field in next(csv.reader([line], skipinitialspace=True))]
+        row = split_csv_line(line)
         if len(row) != 4:
             raise ValueError(f'{ann_file}:{lineno}: expected "YTID, start_seconds, '
-                             f'end_seconds, positive_labels", got {line!r}')
+                             f'end_seconds, positive_labels", got {line!r}.'
+                             + delimiter_hint(line, 4))
         try:
             start, end = float(row[1]), float(row[2])
         except ValueError:

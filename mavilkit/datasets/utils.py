@@ -1,5 +1,6 @@
 """Helpers shared by the dataset classes."""
 import csv
+import re
 from typing import Dict, Iterator, List, Tuple
 
 #: Byte-order marks that editors put at the start of a text file, and their encodings.
@@ -45,16 +46,42 @@ def read_annotation_lines(path: str) -> Iterator[Tuple[int, str]]:
             yield lineno, line
 
 
-def read_annotation_csv(path: str, **reader_kwargs) -> Iterator[Tuple[int, List[str]]]:
+#: Blanks after a comma: a quoted field that follows them is still a quoted field.
+_BLANKS_AFTER_COMMA = re.compile(r',[ \t\u00a0]+')
+
+
+def split_csv_line(line: str) -> List[str]:
+    """Fields of one comma-separated record, each stripped of surrounding blanks.
+
+    Blanks (spaces, tabs, no-break spaces) between a comma and the next field are not part of
+    the field, also before a quoted field: ``1, /m/0ytgt, "Child speech, kid speaking"`` gives
+    three fields (:mod:`csv` alone would split the quoted name, whose quote is then not the
+    field's first character).
+    """
+    row = next(csv.reader([_BLANKS_AFTER_COMMA.sub(', ', line)], skipinitialspace=True))
+    return [field.strip() for field in row]
+
+
+def delimiter_hint(line: str, expected: int) -> str:
+    """A sentence to add to a wrong-field-count error when ``line`` has ``expected`` fields
+    separated by ``;`` or tabs instead (spreadsheets save "CSV" with ``;`` in locales with a
+    decimal comma); ``''`` otherwise."""
+    for sep, name in ((';', "';'"), ('\t', 'tabs')):
+        if sep in line and len(next(csv.reader([line], delimiter=sep))) == expected:
+            return (f' The fields look separated by {name}, not commas (a spreadsheet in a '
+                    f'locale with a decimal comma saves CSV so): save the file with commas.')
+    return ''
+
+
+def read_annotation_csv(path: str) -> Iterator[Tuple[int, List[str]]]:
     """Yield ``(line number, fields)`` of the non-blank lines of a CSV annotation file.
 
     Lines are those of :func:`read_annotation_lines` (one record per line: fields may be quoted
-    but may not contain line breaks); every field is stripped of surrounding whitespace.
-    ``reader_kwargs`` go to :func:`csv.reader`.
+    but may not contain line breaks), split by :func:`split_csv_line` (every field stripped of
+    surrounding blanks, blanks after a comma allowed before a quoted field).
     """
     for lineno, line in read_annotation_lines(path):
-        row = next(csv.reader([line], **reader_kwargs))
-        yield lineno, [field.strip() for field in row]
+        yield lineno, split_csv_line(line)
 
 
 def read_class_labels_indices(label_file: str) -> Tuple[Dict[str, int], List[str]]:
@@ -65,8 +92,9 @@ def read_class_labels_indices(label_file: str) -> Tuple[Dict[str, int], List[str
     """
     rows = list(read_annotation_csv(label_file))
     if not rows or rows[0][1] != ['index', 'mid', 'display_name']:
+        hint = delimiter_hint(','.join(rows[0][1]), 3) if rows else ''
         raise ValueError(f'{label_file}: expected the header "index,mid,display_name", '
-                         f'got {rows[0][1] if rows else "an empty file"}')
+                         f'got {rows[0][1] if rows else "an empty file"}.{hint}')
     mid_to_index, names = {}, []
     for lineno, row in rows[1:]:
         if len(row) != 3:

@@ -3,7 +3,7 @@ from typing import List, Optional, Sequence, Union
 
 from mavilkit.registry import DATASETS
 from .base_av_dataset import BaseAVDataset
-from .utils import read_annotation_csv, read_annotation_lines
+from .utils import delimiter_hint, read_annotation_lines, split_csv_line
 
 
 @DATASETS.register_module()
@@ -43,10 +43,12 @@ class VGGSoundDataset(BaseAVDataset):
 
     def load_data_list(self) -> List[dict]:
         rows = []
-        for position, (lineno, row) in enumerate(read_annotation_csv(self.ann_file)):
+        for position, (lineno, line) in enumerate(read_annotation_lines(self.ann_file)):
+            row = split_csv_line(line)
             if len(row) != 4:
                 raise ValueError(f'{self.ann_file}:{lineno}: expected '
-                                 f'"ytid,start_seconds,label,split", got {row}')
+                                 f'"ytid,start_seconds,label,split", got {row}.'
+                                 + delimiter_hint(line, 4))
             try:
                 start = int(float(row[1]))
             except ValueError:
