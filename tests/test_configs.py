@@ -152,7 +152,7 @@ def test_mavil_config_matches_its_table_cell(name):
     assert m.audio_backbone.get('init_cfg') is None  # audio from scratch (§4.2)
     # Everything else is the default's: same temperatures, decoders, targets, schedule, data.
     assert m.inter_loss.temperature == 0.1 and m.intra_loss.temperature == 1.0
-    assert m.target_generator == dict(type='RawTarget', norm_pix=False)
+    assert m.target_generator == dict(type='RawTarget', norm_pix=True)
     for dec in (m.audio_decoder, m.video_decoder):
         assert (dec.embed_dims, dec.num_layers, dec.num_heads) == (512, 8, 16)
     assert cfg.train_dataloader.batch_size == 8 and '64xb8' in name
@@ -174,6 +174,18 @@ def test_mavil_config_matches_its_table_cell(name):
     assert neck_params == expected_neck
     assert (model.inter_loss is None) == (alpha == 0)
     assert (model.intra_loss is None) == (beta == 0)
+
+
+@pytest.mark.parametrize(
+    'path', sorted(glob.glob(osp.join(MAVIL_DIR, 'mavil-s*.py'))), ids=osp.basename)
+def test_pretraining_raw_targets_are_normalised_per_patch(path):
+    """Audio-MAE, MAE and mae_st pre-train with norm_pix_loss=True; so does every pre-training
+    config, for its main targets when they are raw and for the extra raw loss (EMA variant)."""
+    m = Config.fromfile(path).model
+    if m.target_generator.type == 'RawTarget':
+        assert m.target_generator.norm_pix is True
+    if m.get('raw_weight', 0) > 0:
+        assert m.raw_target == dict(type='RawTarget', norm_pix=True)
 
 
 def test_default_config_has_the_paper_numbers():

@@ -70,11 +70,35 @@ def test_images_layout_and_masked_patches():
     np.testing.assert_allclose(video[:32, :48].astype(int), frame0.astype(int), atol=1)
 
 
+def equal_stats_batch():
+    """One clip whose patches all hold the same values in different orders (per channel for
+    video), so every patch has the same mean and variance, before and after the per-channel
+    normalisation of the data preprocessor."""
+    gen = torch.Generator().manual_seed(2)
+    audio_values = torch.randn(16 * 16, generator=gen)
+    audio = torch.empty(1, 1, 64, 32)
+    for t in range(0, 64, 16):
+        for f in range(0, 32, 16):
+            order = torch.randperm(256, generator=gen)
+            audio[0, 0, t:t + 16, f:f + 16] = audio_values[order].view(16, 16)
+    video_values = torch.randint(0, 256, (3, 2 * 16 * 16), generator=gen, dtype=torch.uint8)
+    video = torch.empty(1, 3, 4, 32, 48, dtype=torch.uint8)
+    for c in range(3):
+        for t in range(0, 4, 2):
+            for y in range(0, 32, 16):
+                for x in range(0, 48, 16):
+                    order = torch.randperm(512, generator=gen)
+                    video[0, c, t:t + 2, y:y + 16, x:x + 16] = \
+                        video_values[c, order].view(2, 16, 16)
+    return dict(inputs=dict(audio=audio, video=video))
+
+
 def test_norm_pix_predictions_are_denormalised():
-    """With norm_pix the decoder predicts per-patch normalised values; a perfect prediction
-    must be drawn as the original input."""
+    """With norm_pix the decoder predicts per-patch normalised values; the hook draws them with
+    the visible patches' statistics. When every patch has the same statistics, a perfect
+    prediction must be drawn as the original input, removed patches included."""
     model = tiny_mavil(norm_pix=True)
-    batch = raw_batch(1)
+    batch = equal_stats_batch()
     inputs = model.data_preprocessor(batch, False)['inputs']
     # the per-patch normalised targets, by hand (MAE's norm_pix_loss, unbiased variance)
     perfect = {}

@@ -28,7 +28,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
-        help='scale the learning rate by total batch size / auto_scale_lr.base_batch_size')
+        help='scale the learning rate by total batch / auto_scale_lr.base_batch_size, where total '
+        'batch = processes x train_dataloader.batch_size x optim_wrapper.accumulative_counts '
+        '(Appendix B; on by default in the MAViL configs)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',

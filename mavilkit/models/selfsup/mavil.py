@@ -340,7 +340,8 @@ class MAViL(BaseModel):
         if mask_ratio is not None and not 0 < mask_ratio < 1:
             raise ValueError(f'MAViL.reconstruct: mask_ratio must be in (0, 1), got {mask_ratio}')
         masks, preds = self._reconstruct(inputs, second_view=False, mask_ratio=mask_ratio)[:2]
-        patches = self.target_generator.invert({m: preds[m] for m in MODALITIES}, inputs)
+        patches = self.target_generator.invert({m: preds[m] for m in MODALITIES}, inputs,
+                                               {m: masks[m].mask for m in MODALITIES})
         out = {}
         for m in MODALITIES:
             backbone = self._backbone(m)

@@ -185,8 +185,8 @@ class BaseTargetGenerator(nn.Module):
         """
         raise NotImplementedError
 
-    def invert(self, preds: Dict[str, torch.Tensor],
-               inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    def invert(self, preds: Dict[str, torch.Tensor], inputs: Dict[str, torch.Tensor],
+               masks: Optional[Dict[str, torch.Tensor]] = None) -> Dict[str, torch.Tensor]:
         """Predictions of input-space targets -> input patches (undo the target normalisation).
 
         Only generators with ``target_space == 'input'`` implement it.
@@ -194,6 +194,8 @@ class BaseTargetGenerator(nn.Module):
         Args:
             preds (dict): ``(B, N, P)`` predictions per modality, in target space.
             inputs (dict): The inputs the targets were made from (for per-patch statistics).
+            masks (dict, optional): ``(B, N)`` per modality, 1 = removed: statistics that undo
+                a normalisation may come from the visible patches only.
 
         Returns:
             dict: ``(B, N, P)`` patches per modality in the units of ``inputs``.
