@@ -1,5 +1,6 @@
 """Benchmark (fine-tuning) configs carry Table 10's numbers and are mapped to Tables 6-9 in their
 README; the A+V config builds the ×0.5 video lr group."""
+import ast
 import glob
 import os.path as osp
 
@@ -31,8 +32,13 @@ TABLE10_DATA = {
     'spc2': (None, 'R+N', (48, 48), False, -6.702, 5.448),
     'spc1': (None, 'R+N', (48, 48), False, -6.702, 5.448),
 }
+# Table 10 †: ViT-S fine-tunes at a larger lr (AS-2M 5e-4, AS-20K 2e-3); ViT-L keeps ViT-B's.
+VIT_S_LR = {'as2m': 5e-4, 'as20k': 2e-3}
+ARCH = {'vit-small-p16': 's', 'vit-base-p16': 'b', 'vit-large-p16': 'l'}
 CLASSIFIER_CONFIGS = sorted(p for p in glob.glob(osp.join(CFG_DIR, '*.py'))
                             if not p.endswith('-ret.py'))
+FINETUNE_CONFIGS = sorted(p for p in glob.glob(osp.join(CFG_DIR, '*.py'))
+                          if 'zeroshot' not in p)
 MODALITIES = {'a': 'audio', 'v': 'video', 'av': 'audio_video'}
 
 
@@ -48,7 +54,8 @@ def parse_name(name):
 
 def test_every_table10_column_and_modality_has_a_config():
     names = [osp.basename(p) for p in CLASSIFIER_CONFIGS]
-    assert all(n.startswith(PREFIX) for n in names), names
+    assert all(n.split('_', 1)[0] in ARCH for n in names), names
+    names = [n for n in names if n.startswith(PREFIX)]
     tasks = {(parse_name(n)['dataset'], parse_name(n)['modality']) for n in names}
     for ds in ('as2m', 'as20k', 'vggsound'):
         for mod in ('audio', 'video', 'audio_video'):
@@ -65,7 +72,13 @@ def test_table10_numbers(path):
     fields = parse_name(osp.basename(path))
     ds = fields['dataset']
     lr, batch, epochs, warmup, mixup, loss, metric = TABLE10[ds]
+    arch = ARCH[fields['backbone']]
+    if arch == 's':
+        lr = VIT_S_LR[ds]
     cfg = Config.fromfile(path)
+    for branch in ('audio', 'video'):
+        if cfg.model.get(f'{branch}_backbone'):
+            assert cfg.model[f'{branch}_backbone'].get('arch') == arch
     assert fields['gpus'] * fields['per_gpu'] == batch
     assert cfg.train_dataloader.batch_size == fields['per_gpu']
     assert fields['epochs'] == epochs and cfg.model.modality == fields['modality']
@@ -138,7 +151,7 @@ def check_table10_data(cfg, ds, mixup):
     assert not test_steps & {'SpecAugment', 'SpectrogramNoise', 'AudioRandomRoll'}
 
 
-def test_av_config_builds_the_half_lr_video_group():
+def test_av_config_builds_the_half_lr_video_group_with_layer_decay():
     from mmengine.optim import build_optim_wrapper
 
     from mavilkit.registry import MODELS
@@ -155,8 +168,20 @@ def test_av_config_builds_the_half_lr_video_group():
     for group in wrapper.optimizer.param_groups:
         for p in group['params']:
             lrs[p] = group['lr']
+    depth = 2  # the tiny ViT's blocks
     for n, p in model.named_parameters():
-        assert lrs[p] == pytest.approx(1e-3 * (0.5 if n.startswith('video_backbone.') else 1)), n
+        # MAE's layer-wise decay written out: embeddings 0, blocks.i → i + 1, final norm
+        # depth + 1; scale rate ** (depth + 1 − layer) inside the encoders, 1 outside.
+        branch, _, rest = n.partition('.')
+        if branch in ('audio_backbone', 'video_backbone'):
+            first = rest.split('.')[0]
+            layer = (0 if first in ('cls_token', 'pos_embed', 'patch_embed') else
+                     int(rest.split('.')[1]) + 1 if first == 'blocks' else depth + 1)
+            decay = 0.75**(depth + 1 - layer)
+        else:
+            decay = 1.
+        half = 0.5 if branch == 'video_backbone' else 1.
+        assert lrs[p] == pytest.approx(1e-3 * half * decay), n
 
 
 # config → paper number of its README row (Tables 6-9, MAViL stage-2 row; None: not in the paper)
@@ -172,14 +197,25 @@ PAPER = {
 }
 
 
+# the encoder-size ablation (Table 5e, AS-20K) and Table 10 †
+PAPER_OTHER_SIZES = {
+    'vit-small-p16_mavil-s2-as2m-pre_8xb8-coslr-60e_as20k-a.py': 36.2,
+    'vit-small-p16_mavil-s2-as2m-pre_8xb8-coslr-60e_as20k-v.py': 20.5,
+    'vit-small-p16_mavil-s2-as2m-pre_64xb8-coslr-100e_as2m-a.py': None,
+    'vit-large-p16_mavil-s2-as2m-pre_8xb8-coslr-60e_as20k-a.py': 41.8,
+    'vit-large-p16_mavil-s2-as2m-pre_8xb8-coslr-60e_as20k-v.py': 25.2,
+}
+
+
 def test_readme_maps_every_benchmark_config_to_its_table_cell():
     on_disk = {osp.basename(p) for p in glob.glob(osp.join(CFG_DIR, '*.py'))}
-    assert on_disk == {f'{PREFIX}{k}.py' for k in PAPER}
+    papers = {**{f'{PREFIX}{k}.py': v for k, v in PAPER.items()}, **PAPER_OTHER_SIZES}
+    assert on_disk == set(papers)
     with open(osp.join(CFG_DIR, 'README.md'), encoding='utf-8') as f:
         rows = {line.split('`')[1]: line for line in f if line.startswith('| `')}
     assert set(rows) == on_disk
-    for key, number in PAPER.items():
-        row = rows[f'{PREFIX}{key}.py']
+    for name, number in papers.items():
+        row = rows[name]
         cells = [c.strip() for c in row.strip().strip('|').split('|')]
         assert cells[2] == ('not reported' if number is None else str(number)), row
 
@@ -193,3 +229,22 @@ def test_named_fbank_statistics_are_table10s():
                'esc50': (-6.627, 5.359), 'speechcommands': (-6.702, 5.448)}
     for name, (mean, std) in table10.items():
         assert (stats[name].mean, stats[name].std) == (mean, std) == FBANK_STATS[name]
+
+
+@pytest.mark.parametrize('path', FINETUNE_CONFIGS, ids=osp.basename)
+def test_layer_decay_is_one_documented_line_of_each_finetuning_config(path):
+    """The paper is silent on layer-wise lr decay; every fine-tuning config fine-tunes with
+    Audio-MAE's 0.75 and says so in its own file, unless it derives from another benchmark
+    config that does (then it inherits the line)."""
+    cfg = Config.fromfile(path)
+    assert cfg.optim_wrapper.constructor == 'LayerDecayOptimWrapperConstructor'
+    assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.75
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    bases = next(ast.literal_eval(node.value) for node in ast.parse(text).body
+                 if isinstance(node, ast.Assign) and node.targets[0].id == '_base_')
+    from_benchmark = any(osp.dirname(osp.abspath(osp.join(osp.dirname(path), b))) == CFG_DIR
+                         for b in bases)
+    if not from_benchmark:
+        lines = [line for line in text.splitlines() if 'layer_decay_rate=0.75' in line]
+        assert len(lines) == 1 and '#' in lines[0] and 'Audio-MAE' in lines[0], lines

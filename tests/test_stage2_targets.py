@@ -373,3 +373,43 @@ def test_table4_configs_select_their_targets():
     assert teacher.inter_weight == 0 and teacher.intra_weight == 0
     ema = Config.fromfile(osp.join(REPO, S2.format('ema'))).model
     assert ema.raw_weight == 1.0 and ema.target_generator.momentum == 1e-4
+
+
+# Table 5c/5d/5e ablations after stage 2 → the stage-1 ablation whose teacher they learn from
+S2_ABLATIONS = {
+    'mavil-fusion_ctr-w0.01-0.001': 'mavil-s1_vit-b-p16_vanilla2_ctr-w0.01-0.001',
+    'mavil-fusion_ctr-w1.0-0.1': 'mavil-s1_vit-b-p16_vanilla2_ctr-w1.0-0.1',
+    'mavil-fusion_video-scratch': 'mavil-s1_vit-b-p16_vanilla2_video-scratch',
+}
+S2_SIZES = {'s': 'mavil-s1_vit-s-p16_vanilla2', 'l': 'mavil-s1_vit-l-p16_vanilla2'}
+
+
+def _s2_ablation_configs():
+    suffix = '_64xb8-amp-coslr-20e_as2m'
+    pairs = [(S2.format(k), f'configs/mavil/{v}{suffix}.py') for k, v in S2_ABLATIONS.items()]
+    pairs += [(f'configs/mavil/mavil-s2_vit-{a}-p16_vanilla2_mavil-fusion{suffix}.py',
+               f'configs/mavil/{v}{suffix}.py') for a, v in S2_SIZES.items()]
+    return pairs
+
+
+@pytest.mark.parametrize('student,teacher', _s2_ablation_configs(),
+                         ids=lambda p: osp.basename(p)[:60])
+def test_stage2_ablations_learn_from_their_stage1_run(student, teacher):
+    """A Table 5 cell is a stage-2 model: its student keeps the ablated setting (contrastive
+    weights, video initialisation, encoder size) of the stage-1 run that is its teacher, and
+    everything else is the stage-2 default."""
+    cfg = Config.fromfile(osp.join(REPO, student))
+    s, t = cfg.model, Config.fromfile(osp.join(REPO, teacher)).model
+    tg = s.target_generator
+    assert tg.type == 'MAViLFusionTarget' and tg.teacher_config == teacher
+    assert tg.teacher_checkpoint == \
+        f'work_dirs/{osp.splitext(osp.basename(teacher))[0]}/epoch_20.pth'
+    assert (cfg.teacher_config, cfg.teacher_checkpoint) == (tg.teacher_config,
+                                                            tg.teacher_checkpoint)
+    assert (s.inter_weight, s.intra_weight) == (t.inter_weight, t.intra_weight)
+    for branch in ('audio_backbone', 'video_backbone'):
+        assert s[branch].arch == t[branch].arch
+        assert s[branch].get('init_cfg') == t[branch].get('init_cfg')
+    assert s.raw_weight == 0. and cfg.train_cfg.max_epochs == 20
+    with open(osp.join(REPO, 'configs', 'mavil', 'README.md'), encoding='utf-8') as f:
+        assert osp.basename(student) in f.read()

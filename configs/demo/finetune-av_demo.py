@@ -27,7 +27,9 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.95), weight_decay=1e-5),
     constructor='LayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(custom_keys={'video_backbone.': dict(lr_mult=0.5)}))
+    paramwise_cfg=dict(
+        layer_decay_rate=1.0,  # off, unlike the benchmarks: 2-block encoders, few steps
+        custom_keys={'video_backbone.': dict(lr_mult=0.5)}))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
          convert_to_iter_based=True),

@@ -3,13 +3,13 @@
 # no gradient clipping; base lr 1e-3. The lr given in a config is the base lr for a total batch
 # of 256 (lr_eff = lr_base · batch / 256, Appendix B); auto_scale_lr applies it to the real total
 # batch. Norms, biases, position embeddings and CLS tokens get no weight decay
-# (LayerDecayOptimWrapperConstructor; layer-wise lr decay is off, as in Table 10).
+# (LayerDecayOptimWrapperConstructor). Table 10 lists no layer-wise lr decay: each fine-tuning
+# config states its `layer_decay_rate` in one documented line (configs/mavil/README.md).
 # finetune_adamw_coslr-{10e,100e}.py change the lengths.
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=1e-5),
-    constructor='LayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(layer_decay_rate=1.0))
+    constructor='LayerDecayOptimWrapperConstructor')
 
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=4,

@@ -8,4 +8,5 @@ _base_ = [
 # Table 10 "VGGSound": base lr 2e-4, batch 256 = 32 GPUs × 8, 60 epochs of 200K weighted samples,
 # mixup 0.5, BCE (single-label, BCE because of mixup).
 model = dict(head=dict(num_classes=309))
-optim_wrapper = dict(optimizer=dict(lr=2e-4))
+optim_wrapper = dict(optimizer=dict(lr=2e-4),
+                     paramwise_cfg=dict(layer_decay_rate=0.75))  # layer decay as Audio-MAE (README)

@@ -15,3 +15,4 @@ _base_ = [
 #     --work-dir work_dirs/esc50_fold$f; done
 # (docs/en/user_guides/finetune.md has a script that also averages the results).
 model = dict(audio_backbone=dict(input_size=(512, 128)), head=dict(num_classes=50, loss='ce'))
+optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.75))  # layer decay as Audio-MAE (README)

@@ -10,3 +10,4 @@ _base_ = [
 # (footnote *). 1-s clips (128 fbank frames): the first 8 of the checkpoint's 64 time rows of
 # position embeddings.
 model = dict(audio_backbone=dict(input_size=(128, 128)), head=dict(num_classes=12))
+optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.75))  # layer decay as Audio-MAE (README)

@@ -8,3 +8,4 @@ _base_ = [
 # datafiles with the SPC-1 recipe (Table 10 "SPC"). Not a paper number: the paper's SPC is the
 # 12-class v1 task of the `_spc1-a` config.
 model = dict(audio_backbone=dict(input_size=(128, 128)), head=dict(num_classes=35))
+optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.75))  # layer decay as Audio-MAE (README)

@@ -7,3 +7,4 @@ _base_ = [
 # Fine-tunes the MAViL (stage-2, AS-2M) audio encoder on AudioSet-2M, audio only (Table 6, AS-2M
 # A). Table 10 "AS-2M": base lr 2e-4, batch 512 = 64 GPUs × 8, 100 epochs of 200K weighted
 # samples, mixup 0.5, BCE.
+optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.75))  # layer decay as Audio-MAE (README)

@@ -9,4 +9,6 @@ _base_ = [
 # 64 GPUs × 8, 100 epochs of 200K weighted samples, mixup 0.5, BCE; tested with 10 clips per video
 # (Table 11).
 # A+V: the video encoder's lr is halved (Appendix B "Fine-tuning").
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'video_backbone.': dict(lr_mult=0.5)}))
+optim_wrapper = dict(paramwise_cfg=dict(
+    layer_decay_rate=0.75,  # layer decay as Audio-MAE (README)
+    custom_keys={'video_backbone.': dict(lr_mult=0.5)}))

@@ -21,5 +21,6 @@ model = dict(
     video_mask_ratios=(0.2, 0.2),
     init_cfg=dict(type='Pretrained', checkpoint='checkpoints/mavil_vit-b_as2m_stage2.pth'))
 
-optim_wrapper = dict(optimizer=dict(lr=1e-4))
+optim_wrapper = dict(optimizer=dict(lr=1e-4),
+                     paramwise_cfg=dict(layer_decay_rate=0.75))  # layer decay as Audio-MAE (README)
 train_cfg = dict(val_interval=2)

@@ -6,3 +6,4 @@ _base_ = [
 ]
 # Fine-tunes the MAViL (stage-2, AS-2M) audio encoder on AudioSet-20K, audio only (Table 6,
 # AS-20K A). Table 10 "AS-20K": base lr 1e-3, batch 64 = 8 GPUs × 8, 60 epochs, mixup 0.5, BCE.
+optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.75))  # layer decay as Audio-MAE (README)
