@@ -16,6 +16,8 @@ model = dict(
     neck=dict(type='VanillaFusion', num_layers=1),
     audio_decoder=dict(type='MAEDecoder', embed_dims=64, num_layers=1, num_heads=4),
     video_decoder=dict(type='MAEDecoder', embed_dims=64, num_layers=1, num_heads=4),
+    # Raw targets without per-patch normalisation, unlike the AS-2M configs: most patches of
+    # the synthetic frames are flat background (configs/mavil/README.md, open choices).
     target_generator=dict(type='RawTarget', norm_pix=False),
     rec_loss=dict(type='MaskedReconstructionLoss'),
     inter_loss=dict(type='InfoNCELoss', temperature=0.1),
