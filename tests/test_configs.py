@@ -53,6 +53,8 @@ EXPECTED = {
     f'mavil-s1_vit-l-p16_vanilla2{SUFFIX}':
         ('T5e ViT-L', 0.8, 'VanillaFusion', 2, 0.1, 0.01, 'l',
          'checkpoints/mae_pretrain_vit_large.pth'),
+    'mavil-s1_vit-b-p16_vanilla2_64xb8-amp-coslr-20e_ht100m.py':
+        ('T9 HT-100M (pre-training data)', 0.8, 'VanillaFusion', 2, 0.1, 0.01, 'b', _IN_SSL),
 }
 # (embed dims, layers, heads) of the ViT presets (Dosovitskiy et al.; MAViL Table 5e)
 ARCHS = {'s': (384, 12, 6), 'b': (768, 12, 12), 'l': (1024, 24, 16)}
@@ -156,6 +158,9 @@ def test_mavil_config_matches_its_table_cell(name):
     for dec in (m.audio_decoder, m.video_decoder):
         assert (dec.embed_dims, dec.num_layers, dec.num_heads) == (512, 8, 16)
     assert cfg.train_dataloader.batch_size == 8 and '64xb8' in name
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper' and cfg.train_cfg.max_epochs == 20
+    hooks = {h['type']: h for h in cfg.custom_hooks}
+    assert hooks['ReconstructionVisualizationHook']['mask_ratio'] == 0.7
 
     model = build_model(cfg)
     dims, depth, _ = ARCHS[arch]

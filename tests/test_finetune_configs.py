@@ -204,6 +204,9 @@ PAPER_OTHER_SIZES = {
     'vit-small-p16_mavil-s2-as2m-pre_64xb8-coslr-100e_as2m-a.py': None,
     'vit-large-p16_mavil-s2-as2m-pre_8xb8-coslr-60e_as20k-a.py': 41.8,
     'vit-large-p16_mavil-s2-as2m-pre_8xb8-coslr-60e_as20k-v.py': 25.2,
+    # Table 9, MAViL pre-trained on HowTo100M
+    'vit-base-p16_mavil-s2-ht100m-pre_8xb8-coslr-10e_msrvtt-ret.py': 23.5,
+    'vit-base-p16_mavil-s2-ht100m-pre_8xb8-coslr-10e_youcook-ret.py': 33.0,
 }
 
 

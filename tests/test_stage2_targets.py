@@ -389,15 +389,18 @@ def _s2_ablation_configs():
     pairs = [(S2.format(k), f'configs/mavil/{v}{suffix}.py') for k, v in S2_ABLATIONS.items()]
     pairs += [(f'configs/mavil/mavil-s2_vit-{a}-p16_vanilla2_mavil-fusion{suffix}.py',
                f'configs/mavil/{v}{suffix}.py') for a, v in S2_SIZES.items()]
+    ht = '_64xb8-amp-coslr-20e_ht100m.py'  # Table 9: pre-trained on HowTo100M
+    pairs.append((f'configs/mavil/mavil-s2_vit-b-p16_vanilla2_mavil-fusion{ht}',
+                  f'configs/mavil/mavil-s1_vit-b-p16_vanilla2{ht}'))
     return pairs
 
 
 @pytest.mark.parametrize('student,teacher', _s2_ablation_configs(),
                          ids=lambda p: osp.basename(p)[:60])
 def test_stage2_ablations_learn_from_their_stage1_run(student, teacher):
-    """A Table 5 cell is a stage-2 model: its student keeps the ablated setting (contrastive
-    weights, video initialisation, encoder size) of the stage-1 run that is its teacher, and
-    everything else is the stage-2 default."""
+    """A Table 5 (or Table 9 HowTo100M) cell is a stage-2 model: its student keeps the ablated
+    setting (contrastive weights, video initialisation, encoder size, pre-training data) of the
+    stage-1 run that is its teacher, and everything else is the stage-2 default."""
     cfg = Config.fromfile(osp.join(REPO, student))
     s, t = cfg.model, Config.fromfile(osp.join(REPO, teacher)).model
     tg = s.target_generator
@@ -410,6 +413,8 @@ def test_stage2_ablations_learn_from_their_stage1_run(student, teacher):
     for branch in ('audio_backbone', 'video_backbone'):
         assert s[branch].arch == t[branch].arch
         assert s[branch].get('init_cfg') == t[branch].get('init_cfg')
-    assert s.raw_weight == 0. and cfg.train_cfg.max_epochs == 20
+    assert s.get('raw_weight', 0.) == 0. and cfg.train_cfg.max_epochs == 20
+    teacher_data = Config.fromfile(osp.join(REPO, teacher)).train_dataloader.dataset
+    assert cfg.train_dataloader.dataset == teacher_data  # the student sees the teacher's data
     with open(osp.join(REPO, 'configs', 'mavil', 'README.md'), encoding='utf-8') as f:
         assert osp.basename(student) in f.read()
