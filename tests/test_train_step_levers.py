@@ -11,6 +11,7 @@
 """
 import copy
 import os.path as osp
+import uuid
 
 import pytest
 import torch
@@ -150,7 +151,10 @@ def _toy_run(tmp_path, runtime_info, monkeypatch):
         default_hooks=dict(logger=dict(type='LoggerHook', interval=3),
                            checkpoint=dict(type='CheckpointHook', interval=1),
                            **({'runtime_info': runtime_info} if runtime_info else {})),
-        randomness=dict(seed=3), default_scope='mavilkit')
+        randomness=dict(seed=3), default_scope='mavilkit',
+        # MessageHub instances are global and keyed by the experiment name, which defaults to a
+        # timestamp: two runners made in the same second would share one history.
+        experiment_name=f'sync_free_{uuid.uuid4().hex}')
     monkeypatch.setattr(torch.Tensor, 'item', counting_item)
     runner.train()
     monkeypatch.setattr(torch.Tensor, 'item', item)
