@@ -134,3 +134,33 @@ def test_semicolon_csv_is_refused_with_the_reason(tmp_path):
                     'a1;0.000;10.000;"/m/09x0r,/m/0ytgt"\n')
     with pytest.raises(ValueError, match=r"seg\.csv:2: .*separated by ';'"):
         list(parse_audioset_segments(str(path)))
+
+
+# ------------------------------------------------------------------ identity / exports
+def test_extract_features_lists_missing_files(tmp_path, capsys):
+    # A listed clip whose file is missing was dropped at start-up with a warning, and the
+    # export printed "Wrote 2 clips" without naming it: the .npz did not say a clip was absent.
+    import os
+    import torch
+    from test_finetune_extract_features import CONFIG, MODEL, PIPELINE, extract_features
+
+    from data_helpers import demo_dataset_cfg, make_demo_data
+    from mavilkit.registry import DATASETS, MODELS
+    root = make_demo_data(tmp_path / 'demo', num_clips=12, duration=3., size=32)  # 3 eval clips
+    dataset = demo_dataset_cfg(root, PIPELINE, split='eval', test_mode=True)
+    infos = [DATASETS.build(dataset).get_data_info(i) for i in range(3)]
+    os.remove(infos[0]['filename'])
+    (tmp_path / 'cfg.py').write_text(CONFIG.format(model=MODEL, dataset=dataset))
+    torch.manual_seed(0)
+    ckpt = tmp_path / 'ft.pth'
+    torch.save(dict(state_dict=MODELS.build(MODEL).state_dict()), ckpt)
+    out = tmp_path / 'feats.npz'
+    extract_features.main([str(tmp_path / 'cfg.py'), str(ckpt), '--out', str(out),
+                           '--device', 'cpu'])
+    feats = np.load(out)
+    assert list(feats['clip_index']) == [1, 2]
+    assert list(feats['unreadable_clip_ids']) == [infos[0]['clip_id']]
+    assert list(feats['unreadable_paths']) == [infos[0]['filename']]
+    assert list(feats['unreadable_reasons']) == ['file not found']
+    printed = capsys.readouterr().out
+    assert 'Wrote 2 clips' in printed and '1 clips could not be read' in printed

@@ -58,6 +58,9 @@ class BaseAVDataset(BaseDataset):
       sample carries the paths it replaced in its metainfo key ``bad_media``;
       :class:`~mavilkit.engine.hooks.BadMediaHook` merges the records of all processes at
       epoch end and reports the distinct count.
+    - **Dropped clips**: the clips left out at start-up (missing files, ``'skip'``) are kept
+      in :attr:`dropped_clips` as ``{clip_id, clip_index, clip_uid, path, reason}`` records
+      (of the annotation file, before ``indices`` is applied), so that exports can list them.
     - **Identity**: every clip gets ``clip_index`` (its position in the annotation file, before
       missing clips are dropped and ``indices`` applied) and ``clip_uid`` (its media files,
       see :meth:`clip_uid`), the global identity metrics and exports count once.
@@ -126,6 +129,7 @@ class BaseAVDataset(BaseDataset):
         for position, info in enumerate(self.data_list):
             info.setdefault('clip_index', position)
             info.setdefault('clip_uid', self.clip_uid(info))
+        self.dropped_clips = []
         data_list = self._filter_missing_files()
         for info in data_list:
             info['missing_modality'] = self.missing_modality
@@ -151,6 +155,11 @@ class BaseAVDataset(BaseDataset):
                 lacking[m] += 1
             if not gone:
                 kept.append(info)
+            else:
+                self._drop(info, info['filename'] if 'video' in gone
+                           else info.get('audio_path') or info['filename'],
+                           'no ' + ' and no '.join(f'{m} stream' for m in gone)
+                           + " (missing_modality='skip')")
         if lacking:
             print_log(f"missing_modality='skip': {len(data_list) - len(kept)} of "
                       f'{len(data_list)} clips listed in {self.ann_file} are left out ('
@@ -166,8 +175,13 @@ class BaseAVDataset(BaseDataset):
         missing = set(find_missing(paths))
         if not missing:
             return data_list
-        kept = [info for info in data_list
-                if not any(info.get(k) in missing for k in MEDIA_KEYS)]
+        kept = []
+        for info in data_list:
+            gone = [info[k] for k in MEDIA_KEYS if info.get(k) in missing]
+            if gone:
+                self._drop(info, gone[0], 'file not found')
+            else:
+                kept.append(info)
         # repr() shows invisible characters (a byte-order mark, a trailing blank or CR)
         first = ', '.join(repr(p) for p in sorted(missing)[:5])
         msg = (f'{len(data_list) - len(kept)} of {len(data_list)} clips listed in '
@@ -178,6 +192,12 @@ class BaseAVDataset(BaseDataset):
             raise FileNotFoundError(msg + '; no clip is left. Check data_root and data_prefix.')
         print_log(msg + '; they are skipped.', logger='current', level=logging.WARNING)
         return kept
+
+    def _drop(self, info: dict, path: str, reason: str) -> None:
+        """Record a clip left out at start-up (:attr:`dropped_clips`)."""
+        self.dropped_clips.append(dict(
+            clip_id=str(info.get('clip_id', '')), clip_index=int(info['clip_index']),
+            clip_uid=str(info['clip_uid']), path=str(path), reason=reason))
 
     def clip_uid(self, info: dict) -> str:
         """The global identity of the clip of a data info: its media files (and segment).

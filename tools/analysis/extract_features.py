@@ -13,8 +13,9 @@ encoded without masking; ``FILE.npz`` holds
   ``AVRetriever`` L2-normalises them); ``fusion`` (N, 2D): pooled fused audio ‖ video (A+V
   classifiers, or an ``AVRetriever`` with a ``neck``). Multi-clip videos are averaged over clips;
 - ``unreadable_clip_ids``, ``unreadable_clip_uids``, ``unreadable_paths``, ``unreadable_reasons``
-  (M,) str: the clips whose media could not be read. They are listed (also on stdout) and
-  left out: no other clip is written in their place.
+  (M,) str: the clips whose media could not be read, missing files and clips left out by
+  ``missing_modality='skip'`` included. They are listed (also on stdout) and left out: no
+  other clip is written in their place.
 """
 import argparse
 import os.path as osp
@@ -120,7 +121,8 @@ def extract(model: torch.nn.Module, loader) -> tuple:
     """Encode every clip of ``loader`` once; return ``(arrays, unreadable clips)``.
 
     The leaf datasets stop substituting unreadable clips (``substitute_unreadable=False``): each
-    such clip is returned as a record with its reason. A clip that comes again (a
+    such clip is returned as a record with its reason; the clips they left out at start-up
+    (missing files, ``missing_modality='skip'``: ``dropped_clips``) are listed the same way. A clip that comes again (a
     ``RepeatDataset``, the same annotation file twice in a ``ConcatDataset``) is written once,
     by its ``clip_uid``.
     """
@@ -134,6 +136,13 @@ def extract(model: torch.nn.Module, loader) -> tuple:
 
     feats, clip_ids, indices, uids, labels, unreadable = {}, [], [], [], [], []
     seen = set()
+    # clips the datasets left out at start-up (missing files, missing_modality='skip') were
+    # not read either: list them too
+    for dataset in leaf_datasets(loader.dataset):
+        for record in getattr(dataset, 'dropped_clips', []):
+            if record['clip_uid'] not in seen:
+                seen.add(record['clip_uid'])
+                unreadable.append(record)
     num_classes = getattr(loader.dataset, 'num_classes', None)
     progress = ProgressBar(len(loader.dataset))
     with torch.no_grad():
