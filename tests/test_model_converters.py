@@ -5,6 +5,8 @@ command line (checked against a small mavilkit config), loads the result into th
 of that config and requires its outputs to equal the plain-PyTorch reference of
 ``tests/foreign_models.py`` within 1e-5 (fp32).
 """
+import os.path as osp
+
 import pytest
 import torch
 
@@ -364,3 +366,33 @@ def test_release_as_stage2_teacher_and_finetuning_start(tmp_path):
                                      data_samples=samples), wrapper)
     assert torch.isfinite(log['loss'])
     assert not torch.equal(before, classifier.audio_backbone.blocks[0].attn.qkv.weight)
+
+
+def test_publish_model_strips_training_state_and_names_the_hash(tmp_path):
+    import hashlib
+    import re
+
+    from mmengine.logging import MessageHub
+    publish = load_tool('tools/model_converters/publish_model.py')
+    model = MODELS.build(backbone('AudioViT', True))
+    optimizer = torch.optim.AdamW(model.parameters())
+    model(torch.randn(1, 1, *AUDIO_SIZE)).sum().backward()
+    optimizer.step()
+    hub = MessageHub.get_instance('publish_test')
+    hub.update_scalar('train/loss', 1.5)
+    src = tmp_path / 'work' / 'epoch_3.pth'
+    src.parent.mkdir()
+    torch.save(dict(state_dict=model.state_dict(), optimizer=optimizer.state_dict(),
+                    message_hub=hub.state_dict(),
+                    meta=dict(epoch=3, seed=7, dataset_meta=dict(classes=('a', 'b')))), src)
+    final = publish.main([str(src), str(tmp_path / 'pub' / 'audio.pth')])
+    name = osp.basename(final)
+    match = re.fullmatch(r'audio-([0-9a-f]{8})\.pth', name)
+    assert match, name
+    with open(final, 'rb') as f:
+        assert hashlib.sha256(f.read()).hexdigest()[:8] == match.group(1)
+    out = torch.load(final, weights_only=True)  # no pickled training objects left
+    assert set(out) == {'state_dict', 'meta'}
+    assert out['meta']['dataset_meta'] == dict(classes=('a', 'b')) and 'seed' not in out['meta']
+    for k, v in model.state_dict().items():
+        assert torch.equal(out['state_dict'][k], v)
