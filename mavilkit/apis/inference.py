@@ -76,7 +76,10 @@ def init_model(config: Union[str, Config],
         cfg = copy.deepcopy(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    model = MODELS.build(_without_init_cfg(cfg.model))
+    model_cfg = _without_init_cfg(cfg.model)
+    if cfg.get('data_preprocessor') is not None:  # as mmengine's Runner: a top-level one
+        model_cfg.setdefault('data_preprocessor', copy.deepcopy(dict(cfg.data_preprocessor)))
+    model = MODELS.build(model_cfg)
     classes = None
     if checkpoint is not None:
         state = load_state_dict(checkpoint)
