@@ -172,8 +172,8 @@ def test_pretrained_mavil_features(tmp_path, setup):
                  video_backbone=MODEL['video_backbone'],
                  audio_decoder=dict(type='MAEDecoder', embed_dims=16, num_layers=1, num_heads=2),
                  video_decoder=dict(type='MAEDecoder', embed_dims=16, num_layers=1, num_heads=2))
-    dataset = demo_dataset_cfg(setup['root'], PIPELINE, split='eval', test_mode=True)
-    cfg.write_text(f'model = {mavil!r}\ntest_dataloader = dict(dataset={dataset!r})\n')
+    # a pre-training config: no test dataloader, the test view as a `test_pipeline` variable
+    cfg.write_text(f'model = {mavil!r}\ntest_pipeline = {PIPELINE!r}\n')
     torch.manual_seed(1)
     built = MODELS.build(mavil)
     ckpt = tmp_path / 'm.pth'  # encoders and fusion only, as a converted release

@@ -2,8 +2,9 @@
 retrieve media files or already decoded arrays (as mmpretrain's ``get_model`` /
 ``inference_model`` / ``FeatureExtractor``).
 
-Inputs go through the **test pipeline of the config** (``test_dataloader.dataset.pipeline``) and
-the model's data preprocessor, so a file gets exactly the view that ``tools/test.py`` gives it.
+Inputs go through the **test pipeline of the config** (``test_dataloader.dataset.pipeline``; for
+a pre-training config without one, its ``test_pipeline`` variable) and the model's data
+preprocessor, so a file gets exactly the view that ``tools/test.py`` gives it.
 An input is one of:
 
 - a path (``str`` or ``os.PathLike``): a video file with its audio track (or, for an audio-only
@@ -121,8 +122,11 @@ def _checkpoint_classes(checkpoint: str) -> Optional[Sequence[str]]:
 def _test_dataset_cfg(cfg: Config) -> dict:
     loader = cfg.get('test_dataloader') or cfg.get('val_dataloader')
     if loader is None:
-        raise KeyError('the config has no test_dataloader (nor val_dataloader), so there is no '
-                       'test pipeline for inference')
+        # pre-training configs: the dataset configs' named test view
+        if cfg.get('test_pipeline') is not None:
+            return dict(pipeline=cfg.test_pipeline)
+        raise KeyError('the config has no test_dataloader, val_dataloader or test_pipeline, so '
+                       'there is no test pipeline for inference')
     dataset = loader['dataset']
     while 'pipeline' not in dataset and 'datasets' in dataset:  # concatenated datasets
         dataset = dataset['datasets'][0]

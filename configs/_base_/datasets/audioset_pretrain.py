@@ -19,6 +19,9 @@ train_pipeline = [
     *_base_.video_train_transforms,
     _base_.pack_inputs,
 ]
+# The test view of a clip (no augmentation, the middle 4 s of video), for the tools that embed or
+# draw single clips of a pre-trained model (mavilkit.apis, visualize_reconstruction.py).
+test_pipeline = [_base_.load_audio, fbank, *_base_.video_test_transforms, _base_.pack_inputs]
 
 # One AudioSetDataset per segment CSV; the splits differ in `ann_file` and clip folder.
 audioset_dataset = dict(type='AudioSetDataset', data_root=data_root, label_file=label_file)
