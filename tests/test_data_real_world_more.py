@@ -164,3 +164,24 @@ def test_extract_features_lists_missing_files(tmp_path, capsys):
     assert list(feats['unreadable_reasons']) == ['file not found']
     printed = capsys.readouterr().out
     assert 'Wrote 2 clips' in printed and '1 clips could not be read' in printed
+
+
+def test_cut_webm_is_unreadable_not_shorter(tmp_path):
+    # WebM / Matroska streams declare no duration of their own, only the file does: a
+    # YouTube download cut at half its size read as a 3-s clip, audio and video alike.
+    from test_data_real_world_media import write_av
+    path = write_av(tmp_path / 'full.webm', 'libvpx-vp9', 'libopus', seconds=6.)
+    # the whole file: 6 s at 10 fps, the middle 2 s start at 2 s
+    results = SampleVideoFrames(clip_len=4, frame_rate=2, test_mode=True)(dict(filename=path))
+    assert results['frame_inds'].tolist() == [[20, 25, 30, 35]]
+    assert abs(LoadAudio()(dict(filename=path))['waveform'].size / 16000 - 6.) < 0.05
+    data = open(path, 'rb').read()
+    cut = str(tmp_path / 'cut.webm')
+    with open(cut, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    for backend in ('decord', 'pyav'):
+        with pytest.raises(MediaReadError, match=r'cut\.webm.*truncated'):
+            SampleVideoFrames(test_mode=True, backend=backend)(dict(filename=cut))
+    for backend in ('auto', 'pyav', 'decord'):
+        with pytest.raises(MediaReadError, match=r'cut\.webm.*truncated'):
+            LoadAudio(backend=backend)(dict(filename=cut))

@@ -268,6 +268,37 @@ def container_duration(path: str) -> Optional[float]:
     return None
 
 
+def check_not_cut(path: str) -> None:
+    """Raise ``ValueError`` when the packets of a file whose streams declare no duration
+    (Matroska / WebM, YouTube's usual download) end before 95 % of the duration its header
+    declares: a download cut short. Demuxes every stream (no decoding); a file with per-stream
+    durations (mp4, mov) is judged stream by stream by the readers instead.
+
+    Every stream of a cut file ends early, so the file is judged by its longest stream: a
+    video legitimately shorter than its audio (or the reverse) passes.
+    """
+    import av
+    try:
+        container = av.open(path)
+    except Exception:  # a header PyAV cannot read: the reader that opened it decides
+        return
+    with container:
+        if not container.duration or any(s.duration for s in container.streams
+                                         if s.type in ('audio', 'video')):
+            return
+        declared = container.duration / av.time_base
+        start = (container.start_time or 0) / av.time_base
+        end = None
+        for packet in container.demux():
+            if packet.pts is None or packet.time_base is None:
+                continue
+            stop = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+            end = stop if end is None else max(end, stop)
+    if end is not None and end - start < 0.95 * declared:
+        raise ValueError(f'the file declares {declared:.2f} s but its packets end at '
+                         f'{end - start:.2f} s (truncated or corrupt file)')
+
+
 _NUM_FILLED: Dict[str, int] = {'audio': 0, 'video': 0}
 
 
@@ -366,6 +397,14 @@ class LoadAudio(BaseTransform):
             except Exception as error:  # each library raises its own types
                 errors.append(f'{name}: {_first_line(error)}')
                 continue
+            if not declared and name != 'soundfile':
+                try:
+                    check_not_cut(path)
+                except MissingStreamError:
+                    raise
+                except Exception as error:
+                    errors.append(f'{name}: {_first_line(error)}')
+                    continue
             # Decoders stop quietly at corrupt data: compare with the declared duration.
             if declared and waveform.size < 0.95 * declared * self.sample_rate:
                 errors.append(f'{name}: the stream declares {declared:.2f} s but only '
@@ -590,6 +629,7 @@ class SampleVideoFrames(BaseTransform):
         for name in readers:
             try:
                 video = _DecordVideo(path) if name == 'decord' else _PyAVVideo(path)
+                check_not_cut(path)
                 starts = self.clip_starts(video.duration)
                 inds = clip_frame_indices(video.frame_times, video.duration, self.clip_len,
                                           self.frame_rate, starts)
