@@ -16,7 +16,7 @@ frame, so 90-97 % of the decoded frames are thrown away. Three levers cut that w
 Frames are chosen by ``SampleVideoFrames``' rule (``clip_frame_indices``: the frame shown at
 each time, from the presentation timestamps); only the decoding differs.
 """
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Sequence, Tuple
 
 import cv2
 import numpy as np
