@@ -236,3 +236,16 @@ def test_mono_at_rate_skips_the_resampler(tmp_path):
     waveform = LoadAudio(backend='pyav')(dict(filename=path))['waveform']
     np.testing.assert_array_equal(waveform, decoded)
     np.testing.assert_allclose(waveform, np.concatenate(chunks), atol=1e-7)
+
+
+def test_sample_video_frames_pyav_rejects_cut_webm(tmp_path):
+    """A WebM download cut at half its size is unreadable, as for SampleVideoFrames."""
+    from test_data_real_world_media import write_av
+    path = write_av(tmp_path / 'full.webm', 'libvpx-vp9', 'libopus', seconds=6.)
+    out = SampleVideoFramesPyAV(clip_len=4, frame_rate=2, test_mode=True)(dict(filename=path))
+    assert out['frame_inds'].tolist() == [[20, 25, 30, 35]]  # 10 fps, the middle 2 s of 6 s
+    data = open(path, 'rb').read()
+    cut = tmp_path / 'cut.webm'
+    cut.write_bytes(data[:len(data) // 2])
+    with pytest.raises(MediaReadError, match=r'cut\.webm.*truncated'):
+        SampleVideoFramesPyAV(test_mode=True)(dict(filename=str(cut)))

@@ -24,8 +24,8 @@ import numpy as np
 from mavilkit.registry import TRANSFORMS
 from mavilkit.utils.threads import media_threads
 from ..errors import MediaReadError, MissingStreamError
-from .loading import (SampleVideoFrames, _first_line, _regular_times, clip_frame_indices,
-                      describe_stream)
+from .loading import (SampleVideoFrames, _first_line, _regular_times, check_not_cut,
+                      clip_frame_indices, describe_stream)
 from .video import VideoRandomResizedCrop, _pair
 
 #: (y, x, h, w) crop box in pixels of the decoded frame.
@@ -212,6 +212,9 @@ class SampleVideoFramesPyAV(SampleVideoFrames):
             if not container.streams.video:
                 raise MissingStreamError(path, 'video')
             stream = container.streams.video[0]
+            if container.duration and not any(s.duration for s in container.streams
+                                              if s.type in ('audio', 'video')):
+                check_not_cut(path)  # Matroska / WebM: only the file declares a duration
             threads = media_threads()
             stream.thread_type = 'FRAME' if threads > 1 else 'SLICE'
             stream.codec_context.thread_count = threads
