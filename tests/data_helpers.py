@@ -15,8 +15,8 @@ from typing import Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 
-from mavilkit.datasets.demo import CLASSES, make_demo_dataset, render_clip
-from mavilkit.datasets.demo import write_mp4 as _write_mp4
+from mavilkit.testing import CLASSES, make_demo_dataset, render_clip
+from mavilkit.testing import write_mp4 as _write_mp4
 
 
 def write_mp4(path, duration: float = 2., fps: int = 10, size: int = 32,
@@ -31,7 +31,7 @@ def write_mp4(path, duration: float = 2., fps: int = 10, size: int = 32,
         size: frame height and width (even).
         with_audio / with_video: drop a stream to make audio-only / video-only files.
         silent: write an all-zero audio track.
-        class_ids: demo classes drawn (see ``mavilkit.datasets.demo``).
+        class_ids: demo classes drawn (see ``mavilkit.testing.demo_clips``).
         seed: random seed of the drawing.
 
     Returns:

@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from data_helpers import audio_recipe, make_demo_data
-from mavilkit.datasets.demo import CLASSES, render_clip
+from mavilkit.testing import CLASSES, render_clip
 from mavilkit.datasets.transforms import LoadAudio, SampleVideoFrames
 from mavilkit.registry import MODELS
 from mavilkit.utils.setup_env import register_all_modules
@@ -81,7 +81,18 @@ def test_make_demo_dataset_tool(tmp_path):
          str(tmp_path / 'demo'), '--num-clips', '4', '--duration', '1', '--size', '32',
          '--workers', '1'], capture_output=True, text=True, check=True).stdout
     assert 'Wrote 3 train and 1 eval clips' in out
+    assert '4/4' in out  # the progress bar reached every clip
     assert len(list((tmp_path / 'demo' / 'train').glob('*.mp4'))) == 3
+    # Two writer processes finish in any order and write the same dataset.
+    subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'data', 'make_demo_dataset.py'),
+         str(tmp_path / 'demo2'), '--num-clips', '4', '--duration', '1', '--size', '32',
+         '--workers', '2'], capture_output=True, text=True, check=True)
+    for name in ('balanced_train_segments.csv', 'eval_segments.csv',
+                 'class_labels_indices.csv'):
+        assert (tmp_path / 'demo' / name).read_text() == (tmp_path / 'demo2' / name).read_text()
+    assert sorted(p.name for p in (tmp_path / 'demo').rglob('*.mp4')) == \
+        sorted(p.name for p in (tmp_path / 'demo2').rglob('*.mp4'))
 
 
 def test_demo_config_through_runner_dataloader_and_preprocessor(demo_root):

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from mavilkit.datasets.demo import make_demo_dataset
+from mavilkit.testing import make_demo_dataset
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
-from mavilkit.datasets.demo import write_mp4
+from mavilkit.testing import write_mp4
 from mavilkit.registry import MODELS
 from mavilkit.utils import register_all_modules
 

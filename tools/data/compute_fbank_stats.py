@@ -5,8 +5,9 @@
 
 The training set of the config is read with ``LoadAudio`` + ``AudioFbank`` without padding
 (``mean=None``, long ``target_length``), so silence added by padding does not bias the
-statistics. Put the printed numbers into ``AudioFbank(mean=..., std=...)``; the transform then
-computes ``(x - mean) / (2 * std)``.
+statistics. A progress bar shows the clips read and the ETA. Add the printed numbers to
+``fbank_stats`` in ``configs/_base_/datasets/av_transforms.py`` and pass them to ``AudioFbank``
+(``**_base_.fbank_stats.<dataset>``); the transform then computes ``(x - mean) / (2 * std)``.
 """
 import argparse
 
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from mmengine.utils import ProgressBar
 
 from mavilkit.registry import DATASETS
 from mavilkit.utils.setup_env import register_all_modules
@@ -56,14 +58,16 @@ def main():
         torch.utils.data.Subset(dataset, indices), batch_size=None,
         num_workers=args.num_workers, collate_fn=lambda x: x)
     total, total_sq, count = 0., 0., 0
+    bar = ProgressBar(len(indices))
     for results in loader:
+        bar.update()
         fbank = torch.from_numpy(results['audio'][:results['audio_num_frames']]).double()
         total += fbank.sum().item()
         total_sq += fbank.square().sum().item()
         count += fbank.numel()
     mean = total / count
     std = (total_sq / count - mean ** 2) ** 0.5
-    print(f'{len(indices)} clips, {count} fbank values')
+    print(f'\n{len(indices)} clips, {count} fbank values')
     print(f'mean={mean:.3f}, std={std:.3f}')
 
 

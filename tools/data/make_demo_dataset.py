@@ -2,7 +2,7 @@
 
     python tools/data/make_demo_dataset.py data/demo [--num-clips 96]
 
-Four event classes whose picture and sound correspond (see ``mavilkit/datasets/demo.py``),
+Four event classes whose picture and sound correspond (see ``mavilkit/testing/demo_clips.py``),
 10-second H.264 + AAC mp4 clips (96×96 at 10 fps, 16 kHz mono), segment CSVs with Google's
 comment header and quoted multi-labels, and ``class_labels_indices.csv``. A quarter of the clips
 form the eval split.
@@ -11,7 +11,7 @@ import argparse
 import os
 import time
 
-from mavilkit.datasets.demo import make_demo_dataset
+from mavilkit.testing import make_demo_dataset
 
 
 def parse_args():
@@ -36,8 +36,8 @@ def main():
     start = time.time()
     splits = make_demo_dataset(args.out_dir, num_clips=args.num_clips, duration=args.duration,
                                fps=args.fps, size=args.size, seed=args.seed,
-                               workers=args.workers)
-    print(f'Wrote {splits["train"]} train and {splits["eval"]} eval clips to {args.out_dir} '
+                               workers=args.workers, progress=True)
+    print(f'\nWrote {splits["train"]} train and {splits["eval"]} eval clips to {args.out_dir} '
           f'in {time.time() - start:.1f} s')
 
 

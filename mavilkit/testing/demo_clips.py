@@ -15,12 +15,14 @@ id    name              picture                                 sound
 About a quarter of the clips show two events at once and carry both labels (multi-label, as in
 AudioSet). Clips are real H.264 + AAC mp4 files written with PyAV (no system ffmpeg needed).
 """
+import contextlib
 import multiprocessing
 import os
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
 import numpy as np
+from mmengine.utils import ProgressBar
 
 CLASSES = (
     ('/m/demo_ball', 'Bouncing ball'),
@@ -128,15 +130,17 @@ def write_mp4(path: str, frames: Optional[np.ndarray], fps: int = 10,
             container.mux(astream.encode())
 
 
-def _write_demo_clip(path: str, classes: Sequence[int], duration: float, fps: int, size: int,
-                     seed: int) -> None:
+def _write_demo_clip(task: tuple) -> None:
+    """Render and write one clip; ``task`` is ``(path, classes, duration, fps, size, seed)``."""
+    path, classes, duration, fps, size, seed = task
     frames, wave = render_clip(classes, duration, fps, size, seed=seed)
     write_mp4(path, frames, fps, wave)
 
 
 def make_demo_dataset(out_dir: str, num_clips: int = 96, duration: float = 10., fps: int = 10,
                       size: int = 96, eval_fraction: float = 0.25, multi_label_fraction=0.25,
-                      seed: int = 0, workers: int = 1) -> Dict[str, int]:
+                      seed: int = 0, workers: int = 1,
+                      progress: bool = False) -> Dict[str, int]:
     """Write the demo dataset in AudioSet's layout.
 
     Layout::
@@ -148,6 +152,7 @@ def make_demo_dataset(out_dir: str, num_clips: int = 96, duration: float = 10., 
         out_dir/eval/{ytid}_{start}_{end}.mp4
 
     The content depends only on the arguments (not on ``workers``, the number of processes).
+    ``progress=True`` shows a progress bar with the ETA (mmengine ``ProgressBar``) on stdout.
 
     Returns:
         dict: number of clips per split.
@@ -176,12 +181,16 @@ def make_demo_dataset(out_dir: str, num_clips: int = 96, duration: float = 10., 
             labels = ','.join(CLASSES[c][0] for c in sorted(classes))
             rows[split].append(f'{ytid}, {start:.3f}, {start + duration:.3f}, "{labels}"\n')
             clip += 1
-    if workers > 1:
-        with multiprocessing.get_context('fork').Pool(workers) as pool:
-            pool.starmap(_write_demo_clip, tasks)
-    else:
-        for task in tasks:
-            _write_demo_clip(*task)
+    bar = ProgressBar(len(tasks)) if progress else None
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            pool = stack.enter_context(multiprocessing.get_context('fork').Pool(workers))
+            done = pool.imap_unordered(_write_demo_clip, tasks)
+        else:
+            done = map(_write_demo_clip, tasks)
+        for _ in done:
+            if bar is not None:
+                bar.update()
     for split, count in splits.items():
         csv_name = 'balanced_train_segments.csv' if split == 'train' else 'eval_segments.csv'
         with open(osp.join(out_dir, csv_name), 'w') as f:
