@@ -10,9 +10,9 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from data_helpers import audio_recipe, make_demo_data
-from mavilkit.testing import CLASSES, render_clip
 from mavilkit.datasets.transforms import LoadAudio, SampleVideoFrames
 from mavilkit.registry import MODELS
+from mavilkit.testing import CLASSES, render_clip
 from mavilkit.utils.setup_env import register_all_modules
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

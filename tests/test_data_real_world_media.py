@@ -205,8 +205,8 @@ def test_errors_name_file_stream_and_codec(tmp_path):
     good = write_av(tmp_path / 'a.mp4', 'libx264', 'aac')
     data = bytearray(open(good, 'rb').read())
     n = len(data)
-    data[n // 8:n * 3 // 4] = np.random.default_rng(0).integers(0, 256, n * 3 // 4 - n // 8,
-                                                                 np.uint8).tobytes()
+    noise = np.random.default_rng(0).integers(0, 256, n * 3 // 4 - n // 8, np.uint8)
+    data[n // 8:n * 3 // 4] = noise.tobytes()
     bad = tmp_path / 'bad.mp4'
     bad.write_bytes(bytes(data))  # header (moov at the end) intact, payload garbage
     with pytest.raises(MediaReadError, match=r'bad\.mp4.*audio stream #1 \(aac, stereo, 48000'):
@@ -270,8 +270,8 @@ def test_one_downmix_whichever_reader(tmp_path, layout):
         child = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                                timeout=120)
         assert child.returncode == 0, child.stderr[-2000:]
-    waves = {b: LoadAudio(backend=b)(dict(filename=path))['waveform'] for b in ('pyav',
-                                                                                 'decord')}
+    waves = {b: LoadAudio(backend=b)(dict(filename=path))['waveform']
+             for b in ('pyav', 'decord')}
     for backend, wave in waves.items():
         assert abs(_rms(wave[mid]) - _rms(expected[mid])) < 0.01 * _rms(expected[mid]), backend
     # PyAV is sample-aligned with the source: the waveform itself (AAC coding error only)

@@ -6,10 +6,9 @@ import torchaudio
 
 from data_helpers import write_audio_mp4, write_mp4, write_wav
 from mavilkit.datasets.errors import MediaReadError
-from mavilkit.datasets.transforms import (AudioAddNoise, AudioFbank, AudioRandomRoll,
-                                          LoadAudio, PackAVInputs, SampleVideoFrames,
-                                          SpecAugment, VideoFlip, VideoRandomResizedCrop,
-                                          VideoResizeCenterCrop)
+from mavilkit.datasets.transforms import (AudioAddNoise, AudioFbank, AudioRandomRoll, LoadAudio,
+                                          PackAVInputs, SampleVideoFrames, SpecAugment, VideoFlip,
+                                          VideoRandomResizedCrop, VideoResizeCenterCrop)
 from mavilkit.registry import TRANSFORMS
 from mavilkit.utils.setup_env import register_all_modules
 

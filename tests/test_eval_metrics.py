@@ -1,11 +1,10 @@
 """Metrics against hand computations and a loop-based reference (no sklearn)."""
-import math
 
 import pytest
 import torch
 
-from mavilkit.evaluation.metrics import (Accuracy, AudioSetMAP, RetrievalRecall,
-                                         average_precision, retrieval_ranks)
+from mavilkit.evaluation.metrics import (Accuracy, AudioSetMAP, RetrievalRecall, average_precision,
+                                         retrieval_ranks)
 
 
 def reference_ap(scores, targets):
@@ -99,7 +98,8 @@ def test_retrieval_ranks_on_built_similarity():
 
 
 def _angle_metric(audio_angles, video_angles, topk):
-    to_vec = lambda a: torch.stack([a.cos(), a.sin()], dim=1) * 3  # norm != 1 on purpose
+    def to_vec(a):
+        return torch.stack([a.cos(), a.sin()], dim=1) * 3  # norm != 1 on purpose
     metric = RetrievalRecall(topk=topk)
     metric.process(None, [dict(audio_embedding=a, video_embedding=v, clip_index=i)
                           for i, (a, v) in enumerate(zip(to_vec(audio_angles),

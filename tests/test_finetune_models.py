@@ -1,7 +1,6 @@
 """Fine-tuning models: masking fractions, multi-clip averaging, losses, pre-trained loading."""
 import pytest
 import torch
-import torch.nn.functional as F
 
 from mavilkit.models.utils import grid_masking
 from mavilkit.registry import MODELS

@@ -7,8 +7,8 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
-from mavilkit.testing import write_mp4
 from mavilkit.registry import MODELS
+from mavilkit.testing import write_mp4
 from mavilkit.utils import register_all_modules
 
 register_all_modules()

@@ -1,6 +1,5 @@
 """The fine-tuning optimizer constructor: ×0.5 video lr group, layer decay, no-decay params."""
 import pytest
-import torch
 from mmengine.optim import build_optim_wrapper
 
 from mavilkit.registry import MODELS

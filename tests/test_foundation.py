@@ -115,7 +115,8 @@ def test_resume_equals_uninterrupted_run(tmp_path):
     # Without the restored RNG state the noisy inputs would differ and so would the weights:
     # the run from epoch 2 must have changed the weights it resumed from.
     mid = load_ckpt(split_dir / 'epoch_2.pth')
-    assert not torch.allclose(mid['state_dict']['linear.weight'], full['state_dict']['linear.weight'])
+    assert not torch.allclose(mid['state_dict']['linear.weight'],
+                              full['state_dict']['linear.weight'])
 
 
 def test_resume_from_explicit_checkpoint_path(tmp_path):
@@ -170,6 +171,7 @@ def test_worker_augmentation_streams_change_every_epoch():
     from mmengine.dataset import worker_init_fn as mmengine_worker_init_fn
 
     from mavilkit.engine import av_worker_init_fn
+
     # mmengine's default re-seeds every worker identically at every epoch ...
     first, second = _two_epochs(partial(mmengine_worker_init_fn, num_workers=2, rank=0, seed=0))
     assert first == second

@@ -8,8 +8,8 @@ from mavilkit.models.utils import get_2d_sincos_pos_embed, random_masking
 from mavilkit.utils import register_checkpoint_loader
 
 
-@pytest.mark.parametrize('arch, dims, layers, heads', [('s', 384, 12, 6), ('b', 768, 12, 12),
-                                                        ('l', 1024, 24, 16)])
+@pytest.mark.parametrize('arch, dims, layers, heads',
+                         [('s', 384, 12, 6), ('b', 768, 12, 12), ('l', 1024, 24, 16)])
 def test_presets(arch, dims, layers, heads):
     for cls in (AudioViT, VideoViT):
         model = cls(arch=dict(embed_dims=dims, num_layers=1, num_heads=heads)) \

@@ -20,6 +20,7 @@ def _worker(rank, init_file, out_dir):
 
     from mavilkit.models.backbones import AudioViT
     from mavilkit.models.utils import TransformerBlock
+
     # The policy as docs/en/user_guides/pretrain.md selects it (mmengine resolves the string).
     policy = FUNCTIONS.get('mavilkit.models.utils.fsdp.mavil_fsdp_auto_wrap_policy')
     result = {}

@@ -5,7 +5,6 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from mavilkit.models import MAViL
 from mavilkit.models.utils import patchify, random_masking

@@ -12,8 +12,7 @@ from mmengine.logging import print_log
 
 from mavilkit.engine.worker_init import sync_worker_rng_to_epoch
 from .errors import MediaReadError
-from .transforms.loading import (MISSING_MODALITY_CHOICES, LoadAudio, SampleVideoFrames,
-                                 has_stream)
+from .transforms.loading import MISSING_MODALITY_CHOICES, LoadAudio, SampleVideoFrames, has_stream
 
 #: Keys of a data info that hold paths of media files.
 MEDIA_KEYS = ('filename', 'audio_path')

@@ -39,8 +39,8 @@ def av_worker_init_fn(worker_id: int, seed: int = 0, num_threads: int = 1) -> No
     ``(seed, epoch, rank, worker_id)`` at the first sample of each epoch, by
     :func:`sync_worker_rng_to_epoch` (called by ``BaseAVDataset.__getitem__``).
 
-    ``tools/train.py`` sets it on every dataloader with workers that has none (the root
-    FUNCTIONS registry of the Runner needs the scoped name ``'mavilkit.av_worker_init_fn'``).
+    ``mavilkit.apis.build_runner`` sets it on every dataloader with workers that has none (the
+    root FUNCTIONS registry of the Runner needs the scoped name ``'mavilkit.av_worker_init_fn'``).
 
     The worker also gets ``num_threads`` torch, OpenCV and FFmpeg decoder threads (the thread
     budget of ``mavilkit.utils.threads``): a forked worker inherits the main process's OpenCV

@@ -158,8 +158,8 @@ def check_config_layout(path: str) -> None:
     """
     with open(path, encoding='utf-8') as f:
         tree = ast.parse(f.read(), filename=path)
-    body = [n for n in tree.body
-            if not (isinstance(n, ast.Expr) and isinstance(getattr(n, 'value', None), ast.Constant))]
+    body = [n for n in tree.body if not (isinstance(n, ast.Expr)
+                                         and isinstance(getattr(n, 'value', None), ast.Constant))]
     base_index = None
     for i, node in enumerate(body):
         targets = node.targets if isinstance(node, ast.Assign) else []

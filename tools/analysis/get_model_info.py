@@ -35,8 +35,9 @@ def build_model(cfg: Config, device: str = 'cpu') -> torch.nn.Module:
     ``device='meta'`` builds every parameter and buffer on the meta device (no memory).
     """
     # Only the model package: counting and benchmarking need no media libraries.
-    import mavilkit.models  # noqa: F401
     from mmengine.registry import init_default_scope
+
+    import mavilkit.models  # noqa: F401
     init_default_scope('mavilkit')
     model_cfg = cfg.model.copy()
     if cfg.get('data_preprocessor') is not None:
