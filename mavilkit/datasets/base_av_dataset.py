@@ -144,7 +144,8 @@ class BaseAVDataset(BaseDataset):
     def _skip_missing_modality(self, data_list: List[dict]) -> List[dict]:
         """Leave out clips whose files lack a stream the pipeline reads (header read by PyAV;
         a file PyAV cannot open is kept for the unreadable-file handling)."""
-        kept, lacking = [], defaultdict(int)
+        kept: List[dict] = []
+        lacking: Dict[str, int] = defaultdict(int)
         modalities = self._pipeline_modalities()
         for info in data_list:
             gone = [m for m in modalities

@@ -6,7 +6,7 @@ missing modality (no audio / no video stream), and the encodings of annotation f
 """
 import csv
 from collections import Counter
-from typing import Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 import numpy as np
 
@@ -27,13 +27,15 @@ def probe_media(path: str) -> Dict[str, object]:
     PyAV cannot open gets only ``path`` and ``error``; nothing is raised.
     """
     import av
-    facts = {k: '' for k in FACT_FIELDS}
+    facts: Dict[str, Any] = {k: '' for k in FACT_FIELDS}
     facts['path'] = path
     try:
         with av.open(path) as container:
             if container.streams.video:
                 stream = container.streams.video[0]
                 ctx = stream.codec_context
+                if stream.time_base is None:
+                    raise ValueError('video stream without a time base')
                 tb = float(stream.time_base)
                 pts = np.sort(np.array([p.pts for p in container.demux(stream)
                                         if p.pts is not None and not p.is_discard], np.int64))
@@ -49,15 +51,15 @@ def probe_media(path: str) -> Dict[str, object]:
                                  video_duration=round((pts[-1] + last - pts[0]) * tb, 6))
                 container.seek(0)
             if container.streams.audio:
-                stream = container.streams.audio[0]
-                ctx = stream.codec_context
-                facts.update(audio_codec=ctx.codec.canonical_name,
-                             channel_layout=ctx.layout.name, sample_rate=ctx.sample_rate)
-                tb = stream.time_base
-                if stream.start_time is not None and tb is not None:
-                    facts['audio_start'] = round(float(stream.start_time * tb), 6)
-                if stream.duration is not None and tb is not None:
-                    facts['audio_duration'] = round(float(stream.duration * tb), 6)
+                audio = container.streams.audio[0]
+                actx = audio.codec_context
+                facts.update(audio_codec=actx.codec.canonical_name,
+                             channel_layout=actx.layout.name, sample_rate=actx.sample_rate)
+                atb = audio.time_base
+                if audio.start_time is not None and atb is not None:
+                    facts['audio_start'] = round(float(audio.start_time * atb), 6)
+                if audio.duration is not None and atb is not None:
+                    facts['audio_duration'] = round(float(audio.duration * atb), 6)
                 elif container.duration:
                     facts['audio_duration'] = round(container.duration / av.time_base, 6)
     except Exception as error:
@@ -87,7 +89,7 @@ def text_encoding(path: str) -> Dict[str, object]:
                 trailing_space=sum(1 for ln in lines if ln.rstrip(b'\r') != ln.rstrip()))
 
 
-def summarise(facts: Iterable[Dict[str, object]], duration_gap: float = 0.5) -> List[str]:
+def summarise(facts: Iterable[Dict[str, Any]], duration_gap: float = 0.5) -> List[str]:
     """Lines counting the files under each reading rule (see the data-pipeline guide)."""
     facts = list(facts)
     count: Counter = Counter()

@@ -1,6 +1,6 @@
 """Clip lists for audio↔video retrieval (MSR-VTT, YouCook; MAViL §4.5, Table 9)."""
 import os.path as osp
-from typing import List
+from typing import Dict, List
 
 from mavilkit.registry import DATASETS
 from .base_av_dataset import BaseAVDataset
@@ -46,7 +46,8 @@ class RetrievalListDataset(BaseAVDataset):
     def load_data_list(self) -> List[dict]:
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'Retrieval list not found: {self.ann_file}')
-        data_list, seen = [], {}
+        data_list: List[dict] = []
+        seen: Dict[str, int] = {}
         for line_no, line in read_annotation_lines(self.ann_file):
             if line.startswith('#'):
                 continue

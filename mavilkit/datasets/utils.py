@@ -95,7 +95,8 @@ def read_class_labels_indices(label_file: str) -> Tuple[Dict[str, int], List[str
         hint = delimiter_hint(','.join(rows[0][1]), 3) if rows else ''
         raise ValueError(f'{label_file}: expected the header "index,mid,display_name", '
                          f'got {rows[0][1] if rows else "an empty file"}.{hint}')
-    mid_to_index, names = {}, []
+    mid_to_index: Dict[str, int] = {}
+    names: List[str] = []
     for lineno, row in rows[1:]:
         if len(row) != 3:
             raise ValueError(f'{label_file}:{lineno}: expected 3 fields, got {row}')

@@ -19,7 +19,7 @@ import contextlib
 import multiprocessing
 import os
 import os.path as osp
-from typing import Dict, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 from mmengine.utils import ProgressBar
@@ -50,15 +50,15 @@ def _event(class_id: int, t: np.ndarray, ts: np.ndarray, yy: np.ndarray, xx: np.
         return mask, (230, 40, 40), sound
     if class_id == 1:  # sliding square; pitch follows position
         pos = 0.5 + 0.4 * np.sin(2 * np.pi * 0.5 * t + phase * 6)
-        cx, cy = pos * size, size * rng.uniform(0.3, 0.7)
-        mask = (np.abs(xx - cx[:, None, None]) < r) & (np.abs(yy - cy) < r)
+        sx, sy = pos * size, size * rng.uniform(0.3, 0.7)
+        mask = (np.abs(xx - sx[:, None, None]) < r) & (np.abs(yy - sy) < r)
         freq = 600 + 600 * (0.5 + 0.4 * np.sin(2 * np.pi * 0.5 * ts + phase * 6))
         sound = 0.5 * np.sin(2 * np.pi * np.cumsum(freq) / 16000)
         return mask, (40, 80, 230), sound
     if class_id == 2:  # flashing light, on during the first half of each 0.5 s period
         on_v = np.mod(t + phase, 0.5) < 0.25
-        cy, cx = size * rng.uniform(0.3, 0.7, size=2)
-        square = (np.abs(xx - cx) < 1.5 * r) & (np.abs(yy - cy) < 1.5 * r)
+        ly, lx = size * rng.uniform(0.3, 0.7, size=2)
+        square = (np.abs(xx - lx) < 1.5 * r) & (np.abs(yy - ly) < 1.5 * r)
         mask = on_v[:, None, None] & square[None]
         on_a = np.mod(ts + phase, 0.5) < 0.25
         sound = 0.4 * on_a * rng.standard_normal(ts.shape)
@@ -66,9 +66,9 @@ def _event(class_id: int, t: np.ndarray, ts: np.ndarray, yy: np.ndarray, xx: np.
     # spinning bar, one turn per second; tone pulses twice per turn (bar symmetry)
     angle = 2 * np.pi * (t + phase)
     dx, dy = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
-    cx = cy = size / 2
-    along = (xx - cx) * dx + (yy - cy) * dy
-    across = -(xx - cx) * dy + (yy - cy) * dx
+    centre = size / 2
+    along = (xx - centre) * dx + (yy - centre) * dy
+    across = -(xx - centre) * dy + (yy - centre) * dx
     mask = (np.abs(along) < 3 * r) & (np.abs(across) < r / 3)
     sound = 0.5 * (0.5 + 0.5 * np.cos(4 * np.pi * (ts + phase))) * np.sin(2 * np.pi * 1600 * ts)
     return mask, (230, 210, 40), sound
@@ -115,7 +115,7 @@ def write_mp4(path: str, frames: Optional[np.ndarray], fps: int = 10,
             vstream.options = {'preset': 'ultrafast', 'tune': 'zerolatency'}
         if waveform is not None:
             astream = container.add_stream('aac', rate=sample_rate, layout='mono')
-        if vstream is not None:
+        if vstream is not None and frames is not None:
             for img in frames:
                 container.mux(vstream.encode(av.VideoFrame.from_ndarray(img, format='rgb24')))
             container.mux(vstream.encode())
@@ -165,7 +165,8 @@ def make_demo_dataset(out_dir: str, num_clips: int = 96, duration: float = 10., 
         f.write('index,mid,display_name\n')
         for i, (mid, name) in enumerate(CLASSES):  # names quoted as in Google's file
             f.write(f'{i},{mid},"{name}"\n')
-    tasks, rows = [], {split: [] for split in splits}
+    tasks = []
+    rows: Dict[str, List[str]] = {split: [] for split in splits}
     clip = 0
     for split, count in splits.items():
         os.makedirs(osp.join(out_dir, split), exist_ok=True)
@@ -185,7 +186,7 @@ def make_demo_dataset(out_dir: str, num_clips: int = 96, duration: float = 10., 
     with contextlib.ExitStack() as stack:
         if workers > 1:
             pool = stack.enter_context(multiprocessing.get_context('fork').Pool(workers))
-            done = pool.imap_unordered(_write_demo_clip, tasks)
+            done: Iterable[None] = pool.imap_unordered(_write_demo_clip, tasks)
         else:
             done = map(_write_demo_clip, tasks)
         for _ in done:

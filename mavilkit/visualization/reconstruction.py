@@ -6,7 +6,7 @@ The functions here only draw: they take what :meth:`mavilkit.models.MAViL.recons
 images. ``ReconstructionVisualizationHook`` writes them during training; an offline tool can
 draw the same panels (:func:`reconstruction_panels`) with axes of its own.
 """
-from typing import Dict, Mapping, NamedTuple, Sequence
+from typing import Any, Dict, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -108,7 +108,7 @@ def video_rows(original: np.ndarray, masked: np.ndarray, reconstruction: np.ndar
     return _stack(rows, separator)
 
 
-def reconstruction_images(recs: Mapping[str, object], paste_visible: bool = False,
+def reconstruction_images(recs: Mapping[str, Any], paste_visible: bool = False,
                           video_mean: Sequence[float] = IMAGENET_MEAN,
                           video_std: Sequence[float] = IMAGENET_STD) -> Dict[str, np.ndarray]:
     """One RGB uint8 image per clip and modality, ``{'audio_0': ..., 'video_0': ..., ...}``.

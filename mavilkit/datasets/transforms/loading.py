@@ -20,7 +20,7 @@ The rules these readers follow are stated in ``docs/en/user_guides/data_pipeline
 """
 import logging
 from functools import lru_cache
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -85,8 +85,8 @@ class MonoResampler:
     def __init__(self, sample_rate: int, normalise: bool = True):
         self.sample_rate = int(sample_rate)
         self.normalise = normalise
-        self.graph = None
-        self.key = None
+        self.graph: Any = None  # av.filter.Graph once the first frame is seen
+        self.key: Optional[tuple] = None
 
     def _configure(self, frame) -> None:
         import av
@@ -106,7 +106,7 @@ class MonoResampler:
 
     def _pull(self) -> List[np.ndarray]:
         import av
-        out = []
+        out: List[np.ndarray] = []
         while True:
             try:
                 out.append(self.graph.pull().to_ndarray().reshape(-1))
@@ -513,6 +513,8 @@ class _PyAVVideo:
                         if stream.duration and stream.time_base else None)
         if not pts:
             raise ValueError('no video packet with a timestamp')
+        if stream.time_base is None:
+            raise ValueError('video stream without a time base')
         self.pts = np.array(pts, np.int64)
         fps = float(rate) if rate else 25.
         self.frame_times, self.duration = _regular_times(

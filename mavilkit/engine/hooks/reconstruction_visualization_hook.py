@@ -70,7 +70,7 @@ class ReconstructionVisualizationHook(Hook):
         self.video_mean = tuple(video_mean)
         self.video_std = tuple(video_std)
         self.out_dir = out_dir
-        self._fixed_batch = None
+        self._fixed_batch: Optional[dict] = None
         self._skip_logged = False
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:

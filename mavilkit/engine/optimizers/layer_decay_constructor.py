@@ -1,5 +1,5 @@
 """Optimizer-wrapper constructor for fine-tuning: layer-wise lr decay and per-branch lr (§4.3)."""
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch.nn as nn
 from mmengine.logging import MMLogger
@@ -65,7 +65,7 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 raise KeyError(f'custom_keys[{key!r}] has unsupported options {sorted(bad)}; '
                                'use lr_mult and decay_mult')
 
-    def layer_scale(self, name: str, backbones: Dict[str, nn.Module]) -> float:
+    def layer_scale(self, name: str, backbones: Dict[str, Any]) -> float:
         """The layer-decay multiplier of parameter ``name`` (1 outside the backbones)."""
         rate = float(self.paramwise_cfg['layer_decay_rate'])
         for prefix, backbone in backbones.items():
@@ -86,7 +86,7 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     def add_params(self, params: List[dict], module: nn.Module, prefix: str = '', **kwargs) -> None:
         """Fill ``params`` with one group per distinct (lr, weight decay)."""
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
-        backbones = {}
+        backbones: Dict[str, Any] = {}  # modules with get_layer_depth (the ViTs)
         for prefix in self.paramwise_cfg['backbone_prefixes']:
             try:
                 backbone = module.get_submodule(prefix)

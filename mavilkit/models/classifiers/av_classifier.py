@@ -178,6 +178,8 @@ class AVClassifier(PretrainedInitMixin, BaseModel):
     def forward(self, inputs: Dict[str, torch.Tensor],
                 data_samples: Optional[List[AVDataSample]] = None, mode: str = 'tensor'):
         if mode == 'loss':
+            if data_samples is None:
+                raise ValueError("AVClassifier: mode='loss' needs data_samples with labels")
             return self.loss(inputs, data_samples)
         if mode == 'predict':
             return self.predict(inputs, data_samples)

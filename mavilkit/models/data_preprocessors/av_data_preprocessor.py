@@ -194,6 +194,9 @@ class AVDataPreprocessor(BaseDataPreprocessor):
         """The alternative batch mixup (``mixup_alpha``): mix the batch with its random
         permutation; ``lam`` is drawn when not given."""
         if lam is None:
+            if self._beta is None:
+                raise ValueError('AVDataPreprocessor.mixup: give `lam`, or set mixup_alpha > 0 '
+                                 'to draw it')
             lam = float(self._beta.sample())  # a CPU draw: no device sync
         batch_size = next(iter(inputs.values())).shape[0]
         perm = torch.randperm(batch_size, device=next(iter(inputs.values())).device)

@@ -1,6 +1,6 @@
 """MAViL: Masked Audio-Video Learners (Huang et al., 2023), the algorithm that wires the parts."""
 import copy
-from typing import Dict, List, NamedTuple, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -11,6 +11,10 @@ from ..utils.builders import build_decoder, build_fusion_neck, part_cfg
 from ..utils.masking import MaskInfo, num_visible_tokens, random_masking
 from ..utils.tokens import drop_cls, mean_pool
 from ..utils.transformer import compile_blocks as _compile_blocks
+
+if TYPE_CHECKING:
+    from ..target_generators.base import BaseTargetGenerator
+    from ..utils.vit import BaseViT
 
 MODALITIES = ('audio', 'video')
 
@@ -170,7 +174,7 @@ class MAViL(BaseModel):
                 _compile_blocks(teacher, compile_blocks)
 
     # ------------------------------------------------------------------ construction
-    def _backbone(self, modality: str) -> nn.Module:
+    def _backbone(self, modality: str) -> 'BaseViT':
         return getattr(self, f'{modality}_backbone')
 
     def _check_mask_ratio(self) -> None:
@@ -189,7 +193,7 @@ class MAViL(BaseModel):
                     f'mask_ratio >= 0.5 (got {self.mask_ratio}); set intra_weight=0 to turn it '
                     'off')
 
-    def _build_raw_target(self, cfg: dict) -> nn.Module:
+    def _build_raw_target(self, cfg: dict) -> 'BaseTargetGenerator':
         if self.target_generator.target_space == 'input':
             raise ValueError(
                 'MAViL: raw_weight > 0 adds a raw-input loss next to teacher targets, but the '
@@ -211,7 +215,7 @@ class MAViL(BaseModel):
         return inputs['audio'], inputs['video']
 
     def _mask_and_encode(
-            self, backbone: nn.Module, x: torch.Tensor, second_view: bool,
+            self, backbone: 'BaseViT', x: torch.Tensor, second_view: bool,
             mask_ratio: float) -> Tuple[MaskInfo, torch.Tensor, Optional[torch.Tensor]]:
         """Mask, then encode the visible tokens (and the second view in the same call)."""
         B = x.shape[0]
@@ -288,6 +292,7 @@ class MAViL(BaseModel):
             losses['loss_inter'] = self.inter_weight * loss
             losses['acc_inter'] = acc
         if self.intra_loss is not None:
+            assert a_second is not None and v_second is not None  # drawn when intra_loss is set
             loss_a, acc_a = self.intra_loss(a_emb, mean_pool(a_second), with_accuracy=True)
             loss_v, acc_v = self.intra_loss(v_emb, mean_pool(v_second), with_accuracy=True)
             losses['loss_intra'] = self.intra_weight * 0.5 * (loss_a + loss_v)

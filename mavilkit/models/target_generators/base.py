@@ -9,7 +9,7 @@ checkpoint), not re-initialised by the Runner's ``init_weights()``, and ``studen
 switch it out of eval mode. It is moved lazily to the device of the inputs in ``forward``.
 """
 import os.path as osp
-from typing import Dict, Iterator, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -18,6 +18,10 @@ from mmengine.config import Config
 
 from mavilkit.registry import MODELS
 from ..utils.checkpoint import load_checked, load_state_dict, resolve_checkpoint
+
+if TYPE_CHECKING:
+    from ..selfsup.mavil import MAViL
+    from ..utils.vit import BaseViT
 
 MODALITIES = ('audio', 'video')
 
@@ -138,6 +142,7 @@ class BaseTargetGenerator(nn.Module):
 
     #: ``'input'`` (targets are input patches) or ``'feature'`` (a network's features).
     target_space: str = 'feature'
+    _teachers: Dict[str, nn.Module]  # set in __init__, outside the module tree
 
     def __init__(self, norm_target: bool = False, eps: float = 1e-6) -> None:
         super().__init__()
@@ -154,7 +159,8 @@ class BaseTargetGenerator(nn.Module):
         self._teachers[name] = teacher
         return teacher
 
-    def teacher(self, name: str) -> nn.Module:
+    def teacher(self, name: str) -> Any:
+        """The held teacher ``name`` (a ``MAViL``, or an EMA wrapper of the student's parts)."""
         return self._teachers[name]
 
     def teachers(self) -> Iterator[Tuple[str, nn.Module]]:
@@ -167,7 +173,7 @@ class BaseTargetGenerator(nn.Module):
             if param is not None and param.device != device:
                 teacher.to(device)
 
-    def check_grid(self, student: nn.Module, teacher: nn.Module, name: str) -> None:
+    def check_grid(self, student: 'BaseViT', teacher: 'BaseViT', name: str) -> None:
         """Targets are compared patch by patch: the teacher must tokenise like the student."""
         if tuple(student.grid_size) != tuple(teacher.grid_size):
             raise ValueError(
@@ -176,7 +182,7 @@ class BaseTargetGenerator(nn.Module):
                 'teacher targets must cover the student\'s patches one to one')
 
     # ------------------------------------------------------------------ targets
-    def setup(self, student: nn.Module) -> None:
+    def setup(self, student: 'MAViL') -> None:
         """Prepare for ``student`` (a ``MAViL``): check its patch grids, set ``out_dims``.
 
         Args:

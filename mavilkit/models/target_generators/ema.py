@@ -1,5 +1,5 @@
 """One-stage variant: an EMA of the student as the teacher (MAViL Appendix B, data2vec-style)."""
-from typing import Dict
+from typing import TYPE_CHECKING, Dict, Optional
 
 import torch
 import torch.nn as nn
@@ -9,6 +9,9 @@ from mmengine.model import ExponentialMovingAverage
 from mavilkit.registry import MODELS
 from ..utils.tokens import drop_cls
 from .base import MODALITIES, BaseTargetGenerator
+
+if TYPE_CHECKING:
+    from ..selfsup.mavil import MAViL
 
 
 class FusionEncoder(nn.Module):
@@ -63,6 +66,8 @@ class EMATarget(BaseTargetGenerator):
             sharded (FSDP); the target variance fell below ``min_target_var`` (collapse).
     """
 
+    _source: Optional[FusionEncoder]  # the student's parts, outside the module tree
+
     def __init__(self,
                  momentum: float = 1e-4,
                  norm_target: bool = True,
@@ -84,7 +89,7 @@ class EMATarget(BaseTargetGenerator):
         self._source_checked = False
         object.__setattr__(self, '_source', None)
 
-    def setup(self, student: nn.Module) -> None:
+    def setup(self, student: 'MAViL') -> None:
         """Create the EMA of ``student``'s ``audio_backbone``, ``video_backbone`` and ``neck``;
         ``out_dims``: the student's own token widths (the fusion keeps them)."""
         self.out_dims = dict(audio=int(student.audio_backbone.embed_dims),
@@ -133,6 +138,7 @@ class EMATarget(BaseTargetGenerator):
         outer unit runs), so averaging them parameter by parameter would be wrong or silently
         skip weights.
         """
+        assert self._source is not None  # forward checks setup() first
         sharded = [n for n, m in self._source.named_modules()
                    if 'FullyShardedDataParallel' in type(m).__name__]
         source = [tuple(p.shape) for p in self._source.parameters()]

@@ -1,11 +1,13 @@
 """MAViL-Fusion targets: the frozen stage-1 teacher's fusion-encoder outputs (§3.3, Eq. 5)."""
-from typing import Dict, Union
+from typing import TYPE_CHECKING, Dict, Union
 
 import torch
-import torch.nn as nn
 
 from mavilkit.registry import MODELS
 from .base import MODALITIES, BaseTargetGenerator, build_teacher
+
+if TYPE_CHECKING:
+    from ..selfsup.mavil import MAViL
 
 
 @MODELS.register_module()
@@ -54,7 +56,7 @@ class MAViLFusionTarget(BaseTargetGenerator):
                             f'{type(teacher).__name__}, not a MAViL with `extract_feat`')
         self.hold_teacher('mavil', teacher)
 
-    def setup(self, student: nn.Module) -> None:
+    def setup(self, student: 'MAViL') -> None:
         """Check the patch grids; ``out_dims`` = the teacher's token width per modality."""
         teacher = self.teacher('mavil')
         for name in MODALITIES:

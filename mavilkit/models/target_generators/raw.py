@@ -1,12 +1,14 @@
 """Raw-input targets of stage 1: spectrogram and pixel patches (MAViL Eq. 1)."""
-from typing import Dict, Optional
+from typing import TYPE_CHECKING, Dict, Optional
 
 import torch
-import torch.nn as nn
 
 from mavilkit.registry import MODELS
 from ..utils.patch_embed import patchify
 from .base import BaseTargetGenerator
+
+if TYPE_CHECKING:
+    from ..selfsup.mavil import MAViL
 
 
 @MODELS.register_module()
@@ -34,7 +36,7 @@ class RawTarget(BaseTargetGenerator):
         self.norm_pix = norm_pix
         self.patch_size: Dict[str, tuple] = {}
 
-    def setup(self, student: nn.Module) -> None:
+    def setup(self, student: 'MAViL') -> None:
         """Record the student's patch geometry and set ``out_dims``."""
         for name in ('audio', 'video'):
             backbone = getattr(student, f'{name}_backbone')

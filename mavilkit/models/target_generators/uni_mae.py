@@ -1,5 +1,5 @@
 """A-MAE / V-MAE targets: separately pre-trained uni-modal MAE teachers (Table 4)."""
-from typing import Dict, Union
+from typing import TYPE_CHECKING, Dict, Union
 
 import torch
 import torch.nn as nn
@@ -8,6 +8,9 @@ from mmengine.logging import MMLogger
 from mavilkit.registry import MODELS
 from ..utils.tokens import drop_cls
 from .base import MODALITIES, BaseTargetGenerator, build_teacher, drop_submodules
+
+if TYPE_CHECKING:
+    from ..selfsup.mavil import MAViL
 
 
 @MODELS.register_module()
@@ -44,14 +47,14 @@ class UniMAETarget(BaseTargetGenerator):
             if not isinstance(spec, dict) or set(spec) != {'config', 'checkpoint'}:
                 raise KeyError(f'UniMAETarget: {name}_teacher must be dict(config=..., '
                                f'checkpoint=...), got {spec!r}')
-            teacher = build_teacher(spec['config'], spec['checkpoint'],
+            teacher = build_teacher(spec['config'], str(spec['checkpoint']),
                                     f'UniMAETarget ({name} teacher)')
             backbone = getattr(teacher, f'{name}_backbone', None)
             if not isinstance(backbone, nn.Module):
                 raise TypeError(f'UniMAETarget: {spec["config"]} builds no {name}_backbone')
             neck = type(getattr(teacher, 'neck', None)).__name__
-            if neck != 'IdentityFusion' or getattr(teacher, 'inter_weight', 0) \
-                    or getattr(teacher, 'intra_weight', 0):
+            if neck != 'IdentityFusion' or getattr(teacher, 'inter_weight', 0.) > 0 \
+                    or getattr(teacher, 'intra_weight', 0.) > 0:
                 MMLogger.get_current_instance().warning(
                     f'UniMAETarget: the {name} teacher {spec["config"]} has neck {neck} and '
                     'contrastive terms; a uni-modal MAE teacher is a run with IdentityFusion and '
@@ -60,7 +63,7 @@ class UniMAETarget(BaseTargetGenerator):
         self.audio_teacher = audio_teacher
         self.video_teacher = video_teacher
 
-    def setup(self, student: nn.Module) -> None:
+    def setup(self, student: 'MAViL') -> None:
         """Check the patch grids; ``out_dims`` = each teacher encoder's width."""
         for name in MODALITIES:
             backbone = getattr(self.teacher(name), f'{name}_backbone')

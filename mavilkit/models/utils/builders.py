@@ -6,11 +6,14 @@ such parts (``MAViL``, ``AVClassifier``, ``AVRetriever``). A value the config gi
 """
 import copy
 import inspect
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import torch.nn as nn
 
 from mavilkit.registry import MODELS
+
+if TYPE_CHECKING:
+    from .vit import BaseViT
 
 
 def accepts(cfg: dict, arg: str) -> bool:
@@ -34,7 +37,7 @@ def part_cfg(cfg: dict, with_cp: bool = False) -> dict:
     return cfg
 
 
-def build_fusion_neck(cfg: dict, audio_backbone: nn.Module, video_backbone: nn.Module,
+def build_fusion_neck(cfg: dict, audio_backbone: 'BaseViT', video_backbone: 'BaseViT',
                       with_cp: bool = False, owner: Optional[str] = None) -> nn.Module:
     """Build a fusion neck over the two encoders' tokens.
 
@@ -64,7 +67,7 @@ def build_fusion_neck(cfg: dict, audio_backbone: nn.Module, video_backbone: nn.M
     return MODELS.build(cfg)
 
 
-def build_decoder(cfg: dict, backbone: nn.Module, out_dims: int,
+def build_decoder(cfg: dict, backbone: 'BaseViT', out_dims: int,
                   with_cp: bool = False) -> nn.Module:
     """Build a per-modality decoder: ``grid_size`` and ``in_dims`` from its encoder,
     ``out_dims`` (values predicted per patch) from the target generator, where ``cfg`` leaves

@@ -443,10 +443,12 @@ def load_pretrained(module: nn.Module,
     source = str(checkpoint)
     state = load_state_dict(checkpoint, map_location=map_location)
     state = filter_by_prefix(state, prefix, source)
-    if hasattr(module, 'convert_checkpoint'):
-        state = module.convert_checkpoint(dict(state))
+    convert = getattr(module, 'convert_checkpoint', None)
+    if convert is not None:
+        state = convert(dict(state))
     _adapt_module_pos_embed(module, state, adapt_pos_embed, checkpoint_grid, source, name)
-    required = module.required_weights() if hasattr(module, 'required_weights') else ()
+    required_weights = getattr(module, 'required_weights', None)
+    required = required_weights() if required_weights is not None else ()
     return load_checked(module, state, source=source, name=name, required=required)
 
 
@@ -482,15 +484,16 @@ class PretrainedInitMixin:
     def init_weights(self) -> None:
         init_cfg = getattr(self, 'init_cfg', None)
         pretrained, others = _split_pretrained(init_cfg)
+        # The mixin precedes a BaseModule in the MRO (mypy sees only `object` above it).
         if pretrained is None:
-            return super().init_weights()
+            return super().init_weights()  # type: ignore[misc]
         spec = parse_pretrained_cfg(pretrained, type(self).__name__)
         self.init_cfg = others
         try:
-            super().init_weights()
+            super().init_weights()  # type: ignore[misc]
         finally:
             self.init_cfg = init_cfg
-        load_pretrained(self, **spec)
+        load_pretrained(self, **spec)  # type: ignore[arg-type]
         self._is_init = True
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,

@@ -6,9 +6,12 @@ time steps and 20 % of the frequency bands of the 64 × 8 grid; for video, 20 % 
 steps and 20 % of the spatial positions of the 4 × 14 × 14 grid. Only the kept tokens are encoded
 (a regulariser that also saves compute); nothing is masked at inference.
 """
-from typing import NamedTuple, Optional, Sequence
+from typing import TYPE_CHECKING, NamedTuple, Optional, Sequence
 
 import torch
+
+if TYPE_CHECKING:
+    from .vit import BaseViT
 
 
 class MaskInfo(NamedTuple):
@@ -116,7 +119,7 @@ def grid_masking(batch_size: int,
     return (keep_rows.unsqueeze(2) * cols + keep_cols.unsqueeze(1)).flatten(1)
 
 
-def finetune_ids_keep(backbone: torch.nn.Module,
+def finetune_ids_keep(backbone: 'BaseViT',
                       batch_size: int,
                       mask_ratios: Sequence[float],
                       device: Optional[torch.device] = None,

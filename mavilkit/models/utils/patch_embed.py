@@ -1,6 +1,6 @@
 """Patch embedding (2-D spectrogram patches, 3-D video tubelets) and (un)patchify."""
 import math
-from typing import Sequence, Tuple
+from typing import Any, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -31,7 +31,8 @@ class PatchEmbed(nn.Module):
         self.in_channels = in_channels
         self.grid_size = tuple(i // p for i, p in zip(self.input_size, self.patch_size))
         conv = nn.Conv2d if len(self.patch_size) == 2 else nn.Conv3d
-        self.proj = conv(in_channels, embed_dims, self.patch_size, stride=self.patch_size)
+        kernel: Any = self.patch_size  # 2 entries for Conv2d, 3 for Conv3d (checked above)
+        self.proj = conv(in_channels, embed_dims, kernel, stride=kernel)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, *input_size) -> (B, N, D)``, tokens in row-major grid order."""
