@@ -303,6 +303,7 @@ def test_failure_fraction_is_a_rate_of_reads_on_large_datasets(log_messages):
     assert i < 200 and len(bad.bad_media) == 51
 
 
+@pytest.mark.slow
 def test_bad_media_hook_reports_count_in_a_runner(tmp_path, demo_root, monkeypatch):
     from mmengine.model import BaseModel
     from mmengine.runner import Runner

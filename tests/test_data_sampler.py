@@ -81,6 +81,7 @@ def _worker(rank, port, out):
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_two_gloo_processes_get_disjoint_shares_of_one_draw():
     with socket.socket() as s:
@@ -114,6 +115,7 @@ class _IndexDataset:
         return dict(inputs=torch.tensor([float(i)]), data_samples=i)
 
 
+@pytest.mark.slow
 def test_runner_redraws_each_epoch_through_dist_sampler_seed_hook(tmp_path):
     """A real Runner: mmengine's DistSamplerSeedHook calls set_epoch, so each epoch draws anew."""
     from mmengine.model import BaseModel

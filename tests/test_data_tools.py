@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 import torchaudio
 
@@ -20,6 +21,7 @@ def _run(*args):
                           cwd=REPO).stdout
 
 
+@pytest.mark.slow
 def test_audioset_check_clips_lists_missing_rows(tmp_path):
     root = make_demo_data(tmp_path / 'demo', num_clips=4, duration=1., size=32)
     gone = sorted(os.listdir(osp.join(root, 'train')))[1]
@@ -31,6 +33,7 @@ def test_audioset_check_clips_lists_missing_rows(tmp_path):
     assert len(lines) == 2 and lines[1].startswith(gone.split('_')[0] + ', ')
 
 
+@pytest.mark.slow
 def test_vggsound_check_clips(tmp_path):
     (tmp_path / 'video').mkdir()
     (tmp_path / 'vggsound.csv').write_text('---g-f_I2yQ,1,people marching,test\n'
@@ -42,6 +45,7 @@ def test_vggsound_check_clips(tmp_path):
         '--0PQM4-hqg,30,"cattle, bovinae cowbell",train'
 
 
+@pytest.mark.slow
 def test_compute_fbank_stats_matches_direct_computation(tmp_path):
     root = make_demo_data(tmp_path / 'demo', num_clips=4, duration=1., size=32)
     cfg = tmp_path / 'cfg.py'

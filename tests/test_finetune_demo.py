@@ -12,6 +12,9 @@ import pytest
 
 from mavilkit.testing import make_demo_dataset
 
+# End-to-end: real training runs / spawned processes (the full tier only).
+pytestmark = pytest.mark.slow
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 

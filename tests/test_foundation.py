@@ -79,6 +79,7 @@ def test_fresh_interpreter_import():
     assert proc.stdout.strip()
 
 
+@pytest.mark.slow
 def test_train_writes_checkpoint_and_tensorboard(tmp_path):
     cfg = write_toy_config(tmp_path, max_epochs=2)
     work_dir = tmp_path / 'work'
@@ -96,6 +97,7 @@ def test_train_writes_checkpoint_and_tensorboard(tmp_path):
     assert 'rng_states' in ckpt and len(ckpt['rng_states']) == 1
 
 
+@pytest.mark.slow
 def test_resume_equals_uninterrupted_run(tmp_path):
     full_dir, split_dir = tmp_path / 'full', tmp_path / 'split'
     run_tool(['tools/train.py', write_toy_config(tmp_path, 4), '--work-dir', str(full_dir)])
@@ -119,6 +121,7 @@ def test_resume_equals_uninterrupted_run(tmp_path):
                               full['state_dict']['linear.weight'])
 
 
+@pytest.mark.slow
 def test_resume_from_explicit_checkpoint_path(tmp_path):
     work = tmp_path / 'w'
     run_tool(['tools/train.py', write_toy_config(tmp_path, 2), '--work-dir', str(work)])
@@ -128,6 +131,7 @@ def test_resume_from_explicit_checkpoint_path(tmp_path):
     assert load_ckpt(other / 'epoch_3.pth')['meta']['iter'] == 24
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not torch.distributed.is_available(), reason='no torch.distributed')
 def test_dist_train_script_two_processes_gloo_cpu(tmp_path):
     """tools/dist_train.sh (torchrun) with 2 CPU processes: gloo group, DDP without device ids."""

@@ -11,6 +11,9 @@ from torch.nn.parallel import DistributedDataParallel
 
 from mavilkit.models.losses import InfoNCELoss
 
+# End-to-end: real training runs / spawned processes (the full tier only).
+pytestmark = pytest.mark.slow
+
 WORLD_SIZE = 2
 GLOBAL_BATCH = 6
 DIMS = 5

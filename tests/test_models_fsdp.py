@@ -12,6 +12,9 @@ import torch.multiprocessing as mp
 
 from test_models_mavil import tiny_inputs, tiny_mavil
 
+# End-to-end: real training runs / spawned processes (the full tier only).
+pytestmark = pytest.mark.slow
+
 
 def _worker(rank, init_file, out_dir):
     dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank, world_size=2)

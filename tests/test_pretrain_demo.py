@@ -5,11 +5,15 @@ import glob
 import os.path as osp
 
 import numpy as np
+import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
 from data_helpers import make_demo_data
 from mavilkit.utils import register_all_modules
+
+# End-to-end: real training runs / spawned processes (the full tier only).
+pytestmark = pytest.mark.slow
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(REPO, 'configs', 'demo', 'mavil-s1_demo.py')

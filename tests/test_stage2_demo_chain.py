@@ -2,11 +2,15 @@
 real mmengine Runner on generated demo clips (shortened with ``--cfg-options``)."""
 import os.path as osp
 
+import pytest
 import torch
 from mmengine.config import Config
 
 from data_helpers import make_demo_data
 from tool_helpers import load_tool
+
+# End-to-end: real training runs / spawned processes (the full tier only).
+pytestmark = pytest.mark.slow
 
 train_main = load_tool('tools/train.py').main
 

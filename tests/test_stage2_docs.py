@@ -2,9 +2,13 @@
 import os.path as osp
 import re
 
+import pytest
 import torch
 
 from mavilkit.registry import MODELS
+
+# End-to-end: real training runs / spawned processes (the full tier only).
+pytestmark = pytest.mark.slow
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PAGE = osp.join(REPO, 'docs', 'en', 'advanced_guides', 'add_target_generator.md')
