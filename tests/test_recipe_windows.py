@@ -11,9 +11,9 @@ import soundfile
 import torch
 from mmengine.dataset import Compose
 
-from mavilkit.datasets.demo import write_mp4
 from mavilkit.datasets.transforms import SampleVideoFrames
 from mavilkit.models.utils.masking import grid_masking
+from mavilkit.testing import write_mp4
 from mavilkit.utils import register_all_modules
 
 register_all_modules()

@@ -169,7 +169,7 @@ def make_clips(out_dir: str, num_clips: int = 4, resolutions: Sequence[str] = ('
     ``balanced_train_segments.csv`` + ``class_labels_indices.csv``, as the demo dataset), so
     that the demo configs read them with ``train_dataloader.dataset.data_root=out_dir``. The
     properties cycle through the given values; keyframe intervals spread over the range."""
-    from mavilkit.datasets.demo import CLASSES
+    from mavilkit.testing import CLASSES
     os.makedirs(osp.join(out_dir, 'train'), exist_ok=True)
     with open(osp.join(out_dir, 'class_labels_indices.csv'), 'w') as f:
         f.write('index,mid,display_name\n')
