@@ -38,6 +38,7 @@ def test_get_model_info_demo(capsys):
     assert 'training step (fwd+bwd)' in out and 'encoder input' in out
 
 
+@pytest.mark.slow
 def test_benchmark_demo(tmp_path):
     out = str(tmp_path / 'bench.json')
     rows = benchmark_train_step.main([DEMO, DEMO_S2, '--random-teacher', '--batch-size', '2',

@@ -360,6 +360,7 @@ def test_missing_video_gives_black_frames(tmp_path):
 
 
 # ------------------------------------------------------------------------- check tools
+@pytest.mark.slow
 def test_audioset_check_clips_reports_the_facts_of_each_rule(tmp_path):
     """Four clips made to fall under known rules; the tool's counts and per-file CSV must
     match what each file was made with."""
