@@ -12,7 +12,10 @@ from typing import Dict, Iterable, Tuple
 
 import torch
 
+# LayerNorm epsilons of the sources: MAE, Audio-MAE and the MAViL release build their norms with
+# partial(nn.LayerNorm, eps=1e-6); CAV-MAE with a plain nn.LayerNorm (PyTorch's 1e-5).
 EPS = 1e-6
+CAVMAE_EPS = 1e-5
 BLOCK = ('norm1', 'attn.qkv', 'attn.proj', 'norm2', 'mlp.fc1', 'mlp.fc2')
 
 
@@ -56,10 +59,10 @@ class Weights(dict):
 
 
 # ----------------------------------------------------------------------------- primitives
-def layer_norm(x, w, b):
+def layer_norm(x, w, b, eps=EPS):
     mean = x.mean(-1, keepdim=True)
     var = ((x - mean)**2).mean(-1, keepdim=True)
-    return (x - mean) / torch.sqrt(var + EPS) * w + b
+    return (x - mean) / torch.sqrt(var + eps) * w + b
 
 
 def linear(x, p, name):
@@ -80,11 +83,11 @@ def attention(x, p, name, heads):
     return linear(out, p, f'{name}.proj')
 
 
-def block(x, p, prefix, heads, norm1='norm1', norm2='norm2'):
+def block(x, p, prefix, heads, norm1='norm1', norm2='norm2', eps=EPS):
     """Pre-norm ViT block: x + Attn(LN(x)), then + MLP(LN(.))."""
-    h = layer_norm(x, p[f'{prefix}.{norm1}.weight'], p[f'{prefix}.{norm1}.bias'])
+    h = layer_norm(x, p[f'{prefix}.{norm1}.weight'], p[f'{prefix}.{norm1}.bias'], eps)
     x = x + attention(h, p, f'{prefix}.attn', heads)
-    h = layer_norm(x, p[f'{prefix}.{norm2}.weight'], p[f'{prefix}.{norm2}.bias'])
+    h = layer_norm(x, p[f'{prefix}.{norm2}.weight'], p[f'{prefix}.{norm2}.bias'], eps)
     return x + linear(gelu(linear(h, p, f'{prefix}.mlp.fc1')), p, f'{prefix}.mlp.fc2')
 
 
@@ -116,8 +119,8 @@ def with_cls(tokens, cls_token, pos_embed):
     return torch.cat([cls, tokens + pos_embed[:, 1:]], dim=1)
 
 
-def ln(p, name, x):
-    return layer_norm(x, p[f'{name}.weight'], p[f'{name}.bias'])
+def ln(p, name, x, eps=EPS):
+    return layer_norm(x, p[f'{name}.weight'], p[f'{name}.bias'], eps)
 
 
 # ----------------------------------------------------------------------------- MAViL release
@@ -254,9 +257,10 @@ def cavmae_forward(p, fbank, image, depth, shared, heads):
                    p['patch_embed_a.proj.bias']) + p['pos_embed_a'] + p['modality_a']
     v = patches_2d(image, p['patch_embed_v.proj.weight'], p['patch_embed_v.proj.bias'])
     v = v + p['pos_embed_v'] + p['modality_v']
-    a = blocks(a, p, 'blocks_a', depth, heads)
-    v = blocks(v, p, 'blocks_v', depth, heads)
-    x = ln(p, 'norm', blocks(torch.cat([a, v], 1), p, 'blocks_u', shared, heads))
+    a = blocks(a, p, 'blocks_a', depth, heads, eps=CAVMAE_EPS)
+    v = blocks(v, p, 'blocks_v', depth, heads, eps=CAVMAE_EPS)
+    x = ln(p, 'norm', blocks(torch.cat([a, v], 1), p, 'blocks_u', shared, heads, eps=CAVMAE_EPS),
+           CAVMAE_EPS)
     return x[:, :a.shape[1]], x[:, a.shape[1]:]
 
 

@@ -283,11 +283,22 @@ def test_cav_mae_parity_of_what_maps(tmp_path):
     # CAV-MAE audio grid F x T = 2 x 4 (fbank 64 frames x 32 bins); one 32 x 32 frame
     p = ref.cavmae_weights(9, D, DEPTH, 1, (2, 4), 4)
     src = save_foreign(tmp_path, p, wrap=None)
-    cfg = write_config(tmp_path, 'cav', dict(
+    # CAV-MAE's LayerNorms use PyTorch's default eps 1e-5 (the reference computes with it too);
+    # the target config says so, and a config left at mavilkit's 1e-6 is reported
+    arch = dict(ARCH, norm_eps=ref.CAVMAE_EPS)
+    model_cfg = mavil_cfg(final_norm=False, neck_layers=1, neck_norm=True, arch=arch)
+    model_cfg['neck']['norm_eps'] = ref.CAVMAE_EPS
+    model_cfg['video_backbone'] = dict(backbone('VideoViT', False, input_size=(2, 32, 32)),
+                                       arch=arch)
+    cfg = write_config(tmp_path, 'cav', model_cfg)
+    wrong_eps = write_config(tmp_path, 'cav_eps', dict(
         mavil_cfg(final_norm=False, neck_layers=1, neck_norm=True),
         video_backbone=backbone('VideoViT', False, input_size=(2, 32, 32))))
+    report = cav_mae.main([src, str(tmp_path / 'eps.pth'), '--config', wrong_eps])
+    assert any('eps' in n and '1e-05' in n for n in report.notes), report.notes
     dst = str(tmp_path / 'out.pth')
     report = cav_mae.main([src, dst, '--config', cfg])
+    assert not any('eps' in n for n in report.notes), report.notes
     for key in ('blocks_u.0.norm1_a.weight', 'norm_a.weight', 'decoder_embed.weight'):
         assert key in report.dropped
     assert {'audio_backbone.cls_token', 'video_backbone.cls_token'} <= set(report.missing)

@@ -13,6 +13,9 @@ shared layer ``blocks_u`` over the concatenated tokens, and a joint final ``norm
   frequency-major; mavilkit feeds time × frequency and orders them time-major, so the kernel is
   transposed and ``pos_embed_a`` is re-ordered on its 8 × 64 grid;
 - ``modality_a`` / ``modality_v`` (added to every token) are folded into the position codes;
+- LayerNorm epsilon: CAV-MAE's norms are plain ``nn.LayerNorm`` (eps 1e-5), MAE's and mavilkit's
+  default 1e-6; the target config sets ``norm_eps=1e-5`` (backbone ``arch`` and neck), and the
+  summary notes a config that does not;
 - video: CAV-MAE encodes one 224 × 224 frame; the 2-D kernel is repeated over the tubelet's
   time extent ``t`` and divided by ``t``, and the frame's code is repeated over the time steps.
 
@@ -40,6 +43,9 @@ from mavilkit.models.utils.conversion import (ConversionReport, NotThisKindError
                                               map_blocks, require, run_converter)
 
 KIND = 'CAV-MAE'
+#: CAV-MAE builds its blocks and norms with a plain ``nn.LayerNorm`` (eps 1e-5), where MAE,
+#: Audio-MAE and the MAViL release use 1e-6.
+CAVMAE_NORM_EPS = 1e-5
 DEFAULT_CONFIG = 'configs/mavil/mavil-cavmae_vit-b-p16_shared1_as2m.py'
 
 
@@ -128,9 +134,18 @@ def convert(state: Dict[str, torch.Tensor], path: str, audio_grid=(64, 8),
 def main(argv: Optional[List[str]] = None):
     def run(state, path, args):
         model = args.model
-        return convert(state, path, audio_grid=model.audio_backbone.grid_size,
-                       video_grid=model.video_backbone.grid_size,
-                       video_time_patch=model.video_backbone.patch_size[0])
+        report = convert(state, path, audio_grid=model.audio_backbone.grid_size,
+                         video_grid=model.video_backbone.grid_size,
+                         video_time_patch=model.video_backbone.patch_size[0])
+        wrong = sorted({f'{name} (eps={m.eps:g})' for name, m in model.named_modules()
+                        if isinstance(m, torch.nn.LayerNorm) and m.eps != CAVMAE_NORM_EPS
+                        and name.startswith(('audio_backbone.', 'video_backbone.', 'neck.'))})
+        if wrong:
+            report.note(f'CAV-MAE\'s LayerNorms use eps={CAVMAE_NORM_EPS:g} but the target config '
+                        f'has {len(wrong)} with another eps (e.g. {wrong[0]}): set '
+                        'arch=dict(..., norm_eps=1e-5) in both backbones and norm_eps=1e-5 in '
+                        'the neck, or the converted model computes slightly different numbers')
+        return report
 
     report, _ = run_converter(run, argv, __doc__.splitlines()[0], DEFAULT_CONFIG)
     return report

@@ -31,6 +31,8 @@ class VanillaFusion(PretrainedInitMixin, BaseModule):
             False returns the last block's outputs as they are: the released MAViL's fusion
             blocks (``blocks_av``) have no norm after them, and a global-pool classifier
             normalises the pooled vector instead. Defaults to True.
+        norm_eps (float): Epsilon of every LayerNorm (blocks and ``norm_*``). Defaults to 1e-6
+            (MAE, the MAViL release); CAV-MAE's shared layer and joint norm use 1e-5.
     """
 
     def __init__(self,
@@ -41,14 +43,16 @@ class VanillaFusion(PretrainedInitMixin, BaseModule):
                  drop_path_rate: float = 0.,
                  with_cp: bool = False,
                  init_cfg: Optional[dict] = None,
-                 final_norm: bool = True) -> None:
+                 final_norm: bool = True,
+                 norm_eps: float = 1e-6) -> None:
         super().__init__(init_cfg=init_cfg)
         self.num_layers = num_layers
         self.embed_dims = embed_dims
         self.with_cp = with_cp
-        self.blocks = build_blocks(num_layers, embed_dims, num_heads, mlp_ratio, drop_path_rate)
+        self.blocks = build_blocks(num_layers, embed_dims, num_heads, mlp_ratio, drop_path_rate,
+                                   norm_eps)
         self.final_norm = final_norm
-        norm = (lambda: nn.LayerNorm(embed_dims, eps=1e-6)) if final_norm else nn.Identity
+        norm = (lambda: nn.LayerNorm(embed_dims, eps=norm_eps)) if final_norm else nn.Identity
         self.norm_audio, self.norm_video = norm(), norm()
         self.apply(init_mae_weights)
 

@@ -82,19 +82,25 @@ class Mlp(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    """``x + DropPath(Attn(LN(x)))``, then ``x + DropPath(MLP(LN(x)))`` (ViT, MAE)."""
+    """``x + DropPath(Attn(LN(x)))``, then ``x + DropPath(MLP(LN(x)))`` (ViT, MAE).
+
+    ``norm_eps`` is the LayerNorms' epsilon: 1e-6 in MAE, Audio-MAE and the MAViL release
+    (``partial(nn.LayerNorm, eps=1e-6)``); 1e-5 (PyTorch's default) in CAV-MAE, whose blocks are
+    built with a plain ``nn.LayerNorm``.
+    """
 
     def __init__(self,
                  embed_dims: int,
                  num_heads: int,
                  mlp_ratio: float = 4.,
                  qkv_bias: bool = True,
-                 drop_path: float = 0.) -> None:
+                 drop_path: float = 0.,
+                 norm_eps: float = 1e-6) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(embed_dims, eps=1e-6)
+        self.norm1 = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.attn = Attention(embed_dims, num_heads, qkv_bias)
         self.drop_path = DropPath(drop_path)
-        self.norm2 = nn.LayerNorm(embed_dims, eps=1e-6)
+        self.norm2 = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.mlp = Mlp(embed_dims, int(embed_dims * mlp_ratio))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -106,13 +112,16 @@ def build_blocks(num_layers: int,
                  embed_dims: int,
                  num_heads: int,
                  mlp_ratio: float = 4.,
-                 drop_path_rate: float = 0.) -> nn.ModuleList:
-    """``num_layers`` blocks with stochastic depth rising linearly to ``drop_path_rate``."""
+                 drop_path_rate: float = 0.,
+                 norm_eps: float = 1e-6) -> nn.ModuleList:
+    """``num_layers`` blocks with stochastic depth rising linearly to ``drop_path_rate`` and
+    LayerNorm epsilon ``norm_eps`` (see :class:`TransformerBlock`)."""
     # Plain Python (not torch.linspace(...).tolist()), so that it also runs on the meta device.
     step = drop_path_rate / (num_layers - 1) if num_layers > 1 else 0.
     rates = [i * step for i in range(num_layers)]
     return nn.ModuleList(
-        TransformerBlock(embed_dims, num_heads, mlp_ratio, drop_path=r) for r in rates)
+        TransformerBlock(embed_dims, num_heads, mlp_ratio, drop_path=r, norm_eps=norm_eps)
+        for r in rates)
 
 
 def run_block(block: nn.Module, x: torch.Tensor, with_cp: bool = False) -> torch.Tensor:

@@ -22,7 +22,9 @@ ARCH_ZOO = {
 
 
 def parse_arch(arch: Union[str, dict]) -> dict:
-    """A preset name of :data:`ARCH_ZOO` or a dict with ``embed_dims, num_layers, num_heads``."""
+    """A preset name of :data:`ARCH_ZOO` or a dict with ``embed_dims, num_layers, num_heads``
+    (optional ``mlp_ratio``, default 4, and ``norm_eps``, the LayerNorms' epsilon, default 1e-6
+    as in MAE; CAV-MAE's layers use 1e-5)."""
     if isinstance(arch, str):
         key = arch.lower()
         aliases = {'small': 's', 'base': 'b', 'large': 'l',
@@ -31,15 +33,16 @@ def parse_arch(arch: Union[str, dict]) -> dict:
         if key not in ARCH_ZOO:
             raise KeyError(f'Unknown ViT arch {arch!r}; choose from {sorted(ARCH_ZOO)} or give a '
                            'dict(embed_dims, num_layers, num_heads, mlp_ratio)')
-        return dict(ARCH_ZOO[key])
+        return dict(ARCH_ZOO[key], norm_eps=1e-6)
     arch = dict(arch)
     missing = {'embed_dims', 'num_layers', 'num_heads'} - set(arch)
     if missing:
         raise KeyError(f'ViT arch dict lacks {sorted(missing)}: {arch}')
-    unknown = set(arch) - {'embed_dims', 'num_layers', 'num_heads', 'mlp_ratio'}
+    unknown = set(arch) - {'embed_dims', 'num_layers', 'num_heads', 'mlp_ratio', 'norm_eps'}
     if unknown:
         raise KeyError(f'ViT arch dict has unknown keys {sorted(unknown)}: {arch}')
     arch.setdefault('mlp_ratio', 4.)
+    arch.setdefault('norm_eps', 1e-6)
     return arch
 
 
@@ -112,8 +115,9 @@ class BaseViT(PretrainedInitMixin, BaseModule):
             'pos_embed',
             get_sincos_pos_embed(self.embed_dims, self.grid_size, cls_token=True).unsqueeze(0))
         self.blocks = build_blocks(self.num_layers, self.embed_dims, self.num_heads,
-                                   arch['mlp_ratio'], drop_path_rate)
-        self.norm = nn.LayerNorm(self.embed_dims, eps=1e-6) if final_norm else nn.Identity()
+                                   arch['mlp_ratio'], drop_path_rate, arch['norm_eps'])
+        self.norm = (nn.LayerNorm(self.embed_dims, eps=arch['norm_eps']) if final_norm else
+                     nn.Identity())
 
         self.apply(init_mae_weights)
         nn.init.normal_(self.cls_token, std=.02)
