@@ -132,6 +132,32 @@ def test_unreadable_inputs_are_named(setup):
         inference_classifier(model, str(setup['tmp'] / 'nowhere.mp4'))
 
 
+def test_decoded_inputs_missing_a_modality_or_read_by_a_reader_subclass(setup):
+    model = init_model(setup['cfg'], setup['ckpt'])
+    path = setup['files'][0]
+    audio = TRANSFORMS.build(PIPELINE[0])(dict(filename=path))
+    video = TRANSFORMS.build(PIPELINE[2])(dict(filename=path))
+    # a list mixing a path and a waveform without frames, for an A+V model: named, with the fix
+    with pytest.raises(InferenceInputError, match=r"input 1 .*has no video: give 'imgs'"):
+        extract_features(model, [path, dict(waveform=audio['waveform'], sample_rate=16000)])
+    with pytest.raises(InferenceInputError, match=r"input 0 .*has no audio: give 'waveform'"):
+        extract_features(model, dict(imgs=video['imgs']))
+    # a config reading video with SampleVideoFramesPyAV (a SampleVideoFrames subclass): decoded
+    # frames skip that reader too, and give the features of the by-hand computation
+    pyav = [dict(t, type='SampleVideoFramesPyAV') if t['type'] == 'SampleVideoFrames' else t
+            for t in PIPELINE]
+    dataset = demo_dataset_cfg(setup['root'], pyav, split='eval', test_mode=True)
+    cfg = setup['tmp'] / 'cfg_pyav.py'
+    cfg.write_text(f'model = {MODEL!r}\ntest_dataloader = dict(dataset={dataset!r})\n')
+    got = extract_features(init_model(str(cfg), setup['ckpt']),
+                           dict(waveform=audio['waveform'], sample_rate=16000,
+                                imgs=video['imgs']))[0]
+    with torch.no_grad():
+        want, _ = _by_hand(model, setup['ds'][0])
+    for name in ('audio', 'video', 'fusion'):
+        torch.testing.assert_close(got[name], want[name], atol=1e-5, rtol=0)
+
+
 def test_inference_classifier_top_k(setup):
     model = init_model(setup['cfg'], setup['ckpt'])
     results = inference_classifier(model, setup['files'][:2], topk=3, batch_size=2)

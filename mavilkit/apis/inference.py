@@ -197,9 +197,22 @@ def _prepare(item: MediaInput, pipeline: list, index: int) -> dict:
                        ori_shape=imgs.shape[1:3],
                        frame_inds=np.arange(len(imgs))[None])
         skip.add('SampleVideoFrames')
+    # The readers are matched by class, so that subclasses (SampleVideoFramesPyAV) count too.
+    from mavilkit.datasets.transforms import LoadAudio, SampleVideoFrames
+    readers = dict(LoadAudio=LoadAudio, SampleVideoFrames=SampleVideoFrames)
+    if results.get('filename') is None:
+        needs = dict(LoadAudio=("audio: give 'waveform' (L,) with 'sample_rate', or "
+                                "'filename' / 'audio_path'"),
+                     SampleVideoFrames="video: give 'imgs' (T, H, W, 3) uint8, or 'filename'")
+        for name, cls in readers.items():
+            given = name in skip or (name == 'LoadAudio' and results.get('audio_path'))
+            if not given and any(isinstance(t, cls) for t in pipeline):
+                raise InferenceInputError(f'input {index} ({_describe(item)}) has no '
+                                          f'{needs[name]} (the pipeline reads it with {name})')
     frame_times = None
     for transform in pipeline:
-        name = type(transform).__name__
+        name = next((n for n, cls in readers.items() if isinstance(transform, cls)),
+                    type(transform).__name__)
         if name in skip:
             if name == 'LoadAudio' and results.get('sample_rate') != transform.sample_rate:
                 raise InferenceInputError(
