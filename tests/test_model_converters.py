@@ -407,3 +407,15 @@ def test_publish_model_strips_training_state_and_names_the_hash(tmp_path):
     assert out['meta']['dataset_meta'] == dict(classes=('a', 'b')) and 'seed' not in out['meta']
     for k, v in model.state_dict().items():
         assert torch.equal(out['state_dict'][k], v)
+    # --ema: the EMA weights (mmengine's ema_state_dict, module.* names); a file without them is
+    # refused rather than published with the online weights under an EMA name
+    with pytest.raises(ValueError, match='no ema_state_dict'):
+        publish.main([str(src), str(tmp_path / 'pub' / 'ema.pth'), '--ema'])
+    ema = {f'module.{k}': v + 1 for k, v in model.state_dict().items()}
+    torch.save(dict(state_dict=model.state_dict(), ema_state_dict=dict(ema, steps=torch.tensor(5))),
+               src)
+    out = torch.load(publish.main([str(src), str(tmp_path / 'pub' / 'ema.pth'), '--ema']),
+                     weights_only=True)
+    for k, v in model.state_dict().items():
+        assert torch.equal(out['state_dict'][k], v + 1)
+    assert 'steps' not in out['state_dict']

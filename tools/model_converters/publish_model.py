@@ -38,7 +38,8 @@ def publish(src: str, dst: str, keep_ema: bool = False) -> str:
 
     Raises:
         FileNotFoundError: No ``src``.
-        ValueError: ``src`` holds no state dict of tensors.
+        ValueError: ``src`` holds no state dict of tensors, or ``keep_ema`` and it has no
+            ``ema_state_dict``.
     """
     from mavilkit.utils.compat import add_trusted_root, load_local_checkpoint
     if not osp.isfile(src):
@@ -49,9 +50,13 @@ def publish(src: str, dst: str, keep_ema: bool = False) -> str:
     if not isinstance(raw, dict):
         raise ValueError(f'publish_model: {src} holds a {type(raw).__name__}, not a checkpoint')
     state = raw.get('state_dict', raw.get('model', raw))
-    if keep_ema and isinstance(raw.get('ema_state_dict'), dict):
-        state = {k[len('module.'):]: v for k, v in raw['ema_state_dict'].items()
-                 if k.startswith('module.')}
+    if keep_ema:
+        # Asked for the EMA weights: never fall back to the online model silently.
+        ema = raw.get('ema_state_dict')
+        if not isinstance(ema, dict) or not any(k.startswith('module.') for k in ema):
+            raise ValueError(f'publish_model: --ema given but {src} has no ema_state_dict with '
+                             'module.* weights (was it trained with mmengine\'s EMAHook?)')
+        state = {k[len('module.'):]: v for k, v in ema.items() if k.startswith('module.')}
     tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
     if not tensors:
         raise ValueError(f'publish_model: {src} holds no tensors under state_dict / model')
