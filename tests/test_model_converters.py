@@ -419,3 +419,20 @@ def test_publish_model_strips_training_state_and_names_the_hash(tmp_path):
     for k, v in model.state_dict().items():
         assert torch.equal(out['state_dict'][k], v + 1)
     assert 'steps' not in out['state_dict']
+
+
+def test_default_configs_are_found_from_another_directory(tmp_path, monkeypatch):
+    """Run outside the repository, a converter still finds its shipped default config, so a
+    file of the wrong kind is refused for what it is (not for a missing config)."""
+    image_vit = {'patch_embed.proj.weight': torch.randn(8, 3, 16, 16),
+                 'pos_embed': torch.randn(1, 197, 8), 'cls_token': torch.randn(1, 1, 8),
+                 'blocks.0.attn.qkv.weight': torch.randn(24, 8), 'norm.weight': torch.ones(8)}
+    torch.save(dict(model=image_vit), tmp_path / 'image.pth')
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NotThisKindError, match='one-channel spectrogram kernel'):
+        audio_mae.main(['image.pth', 'out.pth'])
+    with pytest.raises(NotThisKindError, match='not a MAViL release'):
+        mavil_release.main(['image.pth', 'out.pth'])
+    with pytest.raises(NotThisKindError, match='not a CAV-MAE'):
+        cav_mae.main(['image.pth', 'out.pth'])
+    assert not (tmp_path / 'out.pth').exists()
