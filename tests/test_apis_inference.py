@@ -12,8 +12,8 @@ import torch
 from mmengine.dataset import pseudo_collate
 
 from data_helpers import demo_dataset_cfg, make_demo_data, write_garbage
-from mavilkit.apis import (InferenceInputError, extract_features, inference_classifier,
-                           init_model, retrieve)
+from mavilkit.apis import (InferenceInputError, extract_features, inference_classifier, init_model,
+                           retrieve)
 from mavilkit.registry import DATASETS, MODELS, TRANSFORMS
 from mavilkit.utils import register_all_modules
 

@@ -7,7 +7,8 @@ option handling, ``mavilkit.apis.build_runner`` and one training iteration."""
 import os.path as osp
 
 import pytest
-from mmengine.runner import FlexibleRunner, Runner
+from mmengine.runner import Runner
+
 from tool_helpers import REPO, load_tool
 
 CONFIG = """_base_ = [{runtime!r}]

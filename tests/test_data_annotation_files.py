@@ -58,7 +58,8 @@ def test_audioset_segments(tmp_path):
         (folder / 'labels.csv').write_bytes(as_editor_saves(LABELS))
         for name in ('--4gqARaEJE_0_10', '-0BIyqJj9ZU_30_40', 'zz9_12_22'):
             (folder / f'{name}.mp4').write_bytes(b'')
-        ds = AudioSetDataset(ann_file=str(folder / 'seg.csv'), label_file=str(folder / 'labels.csv'),
+        ds = AudioSetDataset(ann_file=str(folder / 'seg.csv'),
+                             label_file=str(folder / 'labels.csv'),
                              data_prefix=dict(video=str(folder)))
         results.append(clips(ds))
         assert clips(ds) == [
@@ -129,7 +130,8 @@ def test_json_datafile(tmp_path):
         for rel in ('audio/v1.wav', 'audio/v2.wav', 'video/v1.mp4', 'video/v2.mp4'):
             (folder / rel).parent.mkdir(exist_ok=True)
             (folder / rel).write_bytes(b'')
-        ds = AVJsonDataset(ann_file=str(folder / 'data.json'), label_file=str(folder / 'labels.csv'),
+        ds = AVJsonDataset(ann_file=str(folder / 'data.json'),
+                           label_file=str(folder / 'labels.csv'),
                            data_prefix=dict(audio=str(folder), video=str(folder)))
         assert clips(ds) == [
             dict(clip_id='v1', filename=osp.join(str(folder), 'video/', 'v1.mp4'),
@@ -180,5 +182,3 @@ def test_undecodable_annotation_file_names_the_file(tmp_path):
                                           .encode('latin-1'))
     with pytest.raises(ValueError, match=r"labels\.csv' is not utf-8 text \(byte 33"):
         read_class_labels_indices(str(tmp_path / 'labels.csv'))
-
-

@@ -10,8 +10,7 @@ import pytest
 from mavilkit.datasets.errors import MediaReadError
 from mavilkit.datasets.transforms import (SampleVideoFrames, SampleVideoFramesPyAV,
                                           VideoRandomResizedCrop)
-from mavilkit.datasets.transforms.pyav_video import (decode_frames, packet_index,
-                                                     yuv420_crop_resize)
+from mavilkit.datasets.transforms.pyav_video import decode_frames, packet_index, yuv420_crop_resize
 from tool_helpers import load_tool
 
 benchmark = load_tool('tools/analysis/benchmark_dataloader.py')
@@ -221,7 +220,6 @@ def test_mono_at_rate_skips_the_resampler(tmp_path):
     """16 kHz mono AAC (a compact copy's audio) is read as decoded, and equals the
     libswresample pass it now skips."""
     from data_helpers import write_audio_mp4
-
     from mavilkit.datasets.transforms import LoadAudio
     from mavilkit.datasets.transforms.loading import MonoResampler
     t = np.arange(32000) / 16000

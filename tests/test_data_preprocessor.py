@@ -47,7 +47,7 @@ def test_mixup_label_arithmetic():
     torch.manual_seed(0)
     video = (torch.stack(batch['inputs']['video']).float() - pre.mean) / pre.std
     inputs, samples = pre.batch_mixup(dict(audio=audio.clone(), video=video.clone()),
-                                batch['data_samples'], lam=0.7)
+                                      batch['data_samples'], lam=0.7)
     torch.manual_seed(0)
     perm = torch.randperm(4)
     assert not torch.equal(perm, torch.arange(4))

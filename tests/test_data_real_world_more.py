@@ -1,11 +1,10 @@
 """More real-world files than issue 10's examples: other channel layouts, cut downloads,
 annotation files as other editors save them. Each test writes a tiny file and compares with a
 value computed here, independently of the readers."""
+import av
 import numpy as np
 import pytest
 import soundfile
-
-import av
 
 from mavilkit.datasets.errors import MediaReadError
 from mavilkit.datasets.transforms import LoadAudio, SampleVideoFrames
@@ -141,11 +140,12 @@ def test_extract_features_lists_missing_files(tmp_path, capsys):
     # A listed clip whose file is missing was dropped at start-up with a warning, and the
     # export printed "Wrote 2 clips" without naming it: the .npz did not say a clip was absent.
     import os
+
     import torch
-    from test_finetune_extract_features import CONFIG, MODEL, PIPELINE, extract_features
 
     from data_helpers import demo_dataset_cfg, make_demo_data
     from mavilkit.registry import DATASETS, MODELS
+    from test_finetune_extract_features import CONFIG, MODEL, PIPELINE, extract_features
     root = make_demo_data(tmp_path / 'demo', num_clips=12, duration=3., size=32)  # 3 eval clips
     dataset = demo_dataset_cfg(root, PIPELINE, split='eval', test_mode=True)
     infos = [DATASETS.build(dataset).get_data_info(i) for i in range(3)]

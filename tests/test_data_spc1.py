@@ -11,7 +11,6 @@ from mmengine.config import Config
 from mmengine.dataset import DefaultSampler, pseudo_collate
 
 from data_helpers import audio_recipe
-
 from mavilkit.registry import DATASETS, MODELS
 from mavilkit.utils import register_all_modules
 

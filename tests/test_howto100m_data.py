@@ -4,9 +4,9 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from data_helpers import write_mp4, write_wav
 from mmengine.config import Config
 
+from data_helpers import write_mp4, write_wav
 from mavilkit.registry import DATASETS
 from mavilkit.utils import register_all_modules
 

@@ -188,7 +188,7 @@ def test_audio_mae_pretrained_parity_encoder_and_decoder(tmp_path):
     report = audio_mae.main([src, dst, '--config', cfg])
     assert not report.dropped
     assert {k.split('.')[0] for k in report.missing} == {'video_backbone', 'neck',
-                                                        'video_decoder'}
+                                                         'video_decoder'}
     model = load(cfg, dst, expect_missing=('video_backbone', 'neck', 'video_decoder'))
     audio, _ = inputs(3)
     ids_keep = torch.tensor([[5, 0, 3], [7, 2, 6]])

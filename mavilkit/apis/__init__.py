@@ -1,5 +1,5 @@
-from .inference import (InferenceInputError, extract_features, inference_classifier,
-                        init_model, prepare_inputs, retrieve)
+from .inference import (InferenceInputError, extract_features, inference_classifier, init_model,
+                        prepare_inputs, retrieve)
 from .train import RNG_STATE_HOOK, accumulated_auto_scale_lr, build_runner, default_work_dir
 
 __all__ = [

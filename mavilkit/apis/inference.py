@@ -20,7 +20,7 @@ Inputs are processed ``batch_size`` at a time. An input that cannot be read rais
 import copy
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -170,7 +170,7 @@ def _describe(item: MediaInput) -> str:
 def _prepare(item: MediaInput, pipeline: list, index: int) -> dict:
     """One input through the test pipeline -> its packed sample (inputs + data sample)."""
     if isinstance(item, (str, os.PathLike)):
-        results = dict(filename=str(item))
+        results: Dict[str, Any] = dict(filename=str(item))
     elif isinstance(item, dict):
         results = dict(item)
     else:
@@ -248,7 +248,8 @@ def _batches(model: nn.Module, items: Sequence[MediaInput], batch_size: int):
     for start in range(0, len(items), batch_size):
         packed = [_prepare(item, pipeline, start + i)
                   for i, item in enumerate(items[start:start + batch_size])]
-        yield start, model.data_preprocessor(pseudo_collate(packed), False)
+        yield start, model.data_preprocessor(  # type: ignore[operator]  # a BaseModel's
+            pseudo_collate(packed), False)
 
 
 def prepare_inputs(model: nn.Module, files: Union[MediaInput, Sequence[MediaInput]]) -> dict:
@@ -279,7 +280,7 @@ def _as_list(items) -> List[MediaInput]:
 def _pooled_features(model: nn.Module, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     """Per-clip embeddings: ``audio`` / ``video`` ``(B, D)`` and, when the model fuses,
     ``fusion`` ``(B, 2D)``, whatever the model (classifier, retriever, pre-trained MAViL)."""
-    feats = model.extract_feat(inputs)
+    feats = model.extract_feat(inputs)  # type: ignore[operator]  # mavilkit models have it
     if 'audio_uni' in feats:  # a pre-trained MAViL: token outputs, CLS removed
         return dict(audio=feats['audio_uni'].mean(1), video=feats['video_uni'].mean(1),
                     fusion=torch.cat([feats['audio_fused'].mean(1),

@@ -56,7 +56,7 @@ def _count_accumulation(runner: Runner, cfg: Config) -> None:
     the user's numbers: mmengine dumps it while building the runner)."""
     original = cfg.get('auto_scale_lr')
     scaled = accumulated_auto_scale_lr(original, cfg.get('optim_wrapper'))
-    if scaled is original:
+    if scaled is original or scaled is None:  # None only when original is None
         return
     strategy = getattr(runner, 'strategy', None)
     if strategy is not None and hasattr(strategy, '_auto_scale_lr'):

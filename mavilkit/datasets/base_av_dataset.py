@@ -128,7 +128,7 @@ class BaseAVDataset(BaseDataset):
         for position, info in enumerate(self.data_list):
             info.setdefault('clip_index', position)
             info.setdefault('clip_uid', self.clip_uid(info))
-        self.dropped_clips = []
+        self.dropped_clips: List[dict] = []
         data_list = self._filter_missing_files()
         for info in data_list:
             info['missing_modality'] = self.missing_modality

@@ -50,6 +50,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from get_model_info import build_model, synthetic_inputs, train_step_flops  # noqa: E402
+
 from mavilkit.models.utils.masking import num_visible_tokens  # noqa: E402
 
 #: Dense (no sparsity) peak TFLOP/s from NVIDIA's data sheets (SXM parts unless named).
@@ -263,7 +264,7 @@ def benchmark(cfg: Config, batch_size: int, iters: int, warmup: int, amp: bool, 
         sync=sync_error)
     if flops is not None:
         result['tflops'] = flops['train_step'] / result['s_per_iter'] / 1e12
-    del model, optim_wrapper
+    model = optim_wrapper = None  # free them (the closure `step` holds them too)
     if cuda:
         torch.cuda.empty_cache()
     return result

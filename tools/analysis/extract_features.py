@@ -122,9 +122,9 @@ def extract(model: torch.nn.Module, loader) -> tuple:
 
     The leaf datasets stop substituting unreadable clips (``substitute_unreadable=False``): each
     such clip is returned as a record with its reason; the clips they left out at start-up
-    (missing files, ``missing_modality='skip'``: ``dropped_clips``) are listed the same way. A clip that comes again (a
-    ``RepeatDataset``, the same annotation file twice in a ``ConcatDataset``) is written once,
-    by its ``clip_uid``.
+    (missing files, ``missing_modality='skip'``: ``dropped_clips``) are listed the same way. A
+    clip that comes again (a ``RepeatDataset``, the same annotation file twice in a
+    ``ConcatDataset``) is written once, by its ``clip_uid``.
     """
     from mmengine.utils import ProgressBar
 

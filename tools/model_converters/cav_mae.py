@@ -39,8 +39,8 @@ from typing import Dict, List, Optional
 
 import torch
 
-from mavilkit.models.utils.conversion import (ConversionReport, NotThisKindError, block_indices,
-                                              map_blocks, require, run_converter)
+from mavilkit.models.utils.conversion import (ConversionReport, block_indices, map_blocks, require,
+                                              run_converter)
 
 KIND = 'CAV-MAE'
 #: CAV-MAE builds its blocks and norms with a plain ``nn.LayerNorm`` (eps 1e-5), where MAE,
@@ -64,7 +64,7 @@ def convert(state: Dict[str, torch.Tensor], path: str, audio_grid=(64, 8),
     require(state, ['patch_embed_a.proj.weight', 'patch_embed_v.proj.weight', 'pos_embed_a',
                     'pos_embed_v', 'modality_a', 'modality_v', 'blocks_a.0.attn.qkv.weight',
                     'blocks_u.0.attn.qkv.weight'], KIND, path,
-                'A MAViL release has blocks/blocks_v/blocks_av: use mavil_release.py.')
+            'A MAViL release has blocks/blocks_v/blocks_av: use mavil_release.py.')
     report = ConversionReport(path, KIND + (' fine-tuned' if any(
         k.startswith('mlp_head.') for k in state) else ' pre-trained'), state)
     dims = state['modality_a'].shape[-1]

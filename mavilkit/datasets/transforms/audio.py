@@ -269,8 +269,8 @@ class PrepareWaveform(BaseTransform):
         if rate != self.sample_rate:
             raise ValueError(f'PrepareWaveform expects {self.sample_rate} Hz audio, got {rate} Hz '
                              f'({results.get("filename") or results.get("audio_path")})')
-        waveform = torch.from_numpy(np.asarray(results['waveform'], np.float32).reshape(-1))
-        waveform = (waveform - waveform.mean()).numpy()  # as waveform_to_fbank does
+        tensor = torch.from_numpy(np.asarray(results['waveform'], np.float32).reshape(-1))
+        waveform = (tensor - tensor.mean()).numpy()  # as waveform_to_fbank does
         out = np.zeros(self.num_samples, np.float32)
         out[:min(waveform.size, self.num_samples)] = waveform[:self.num_samples]
         results['audio'] = out

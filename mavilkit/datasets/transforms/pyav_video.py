@@ -16,7 +16,7 @@ frame, so 90-97 % of the decoded frames are thrown away. Three levers cut that w
 Frames are chosen by ``SampleVideoFrames``' rule (``clip_frame_indices``: the frame shown at
 each time, from the presentation timestamps); only the decoding differs.
 """
-from typing import Callable, List, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -64,6 +64,9 @@ def yuv420_crop_resize(frame, box: CropBox, size_hw: Tuple[int, int]) -> np.ndar
     """
     y, x, h, w = (int(v) // 2 * 2 for v in box)
     h, w = max(h, 2), max(w, 2)
+    luma: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
     luma, u, v = (np.frombuffer(p, np.uint8).reshape(-1, p.line_size) for p in frame.planes[:3])
     oh, ow = size_hw
     luma = cv2.resize(luma[y:y + h, x:x + w], (ow, oh), interpolation=cv2.INTER_LINEAR)
@@ -97,7 +100,7 @@ def decode_frames(container, stream, wanted: Sequence[int], keys: np.ndarray,
     """
     targets = sorted(set(int(p) for p in wanted))
     wanted_set = set(targets)
-    found = {}
+    found: Dict[int, np.ndarray] = {}
     decoded = 0
     ctx = stream.codec_context
 
@@ -222,7 +225,8 @@ class SampleVideoFramesPyAV(SampleVideoFrames):
             if not len(pts):
                 raise ValueError('no video packet with a timestamp')
             rate = stream.average_rate or stream.guessed_rate
-            frame_times, duration = _regular_times((pts - pts[0]) * float(stream.time_base),
+            time_base = float(stream.time_base)  # type: ignore[arg-type]  # set on a stream
+            frame_times, duration = _regular_times((pts - pts[0]) * time_base,
                                                    float(rate) if rate else 25.)
             inds = clip_frame_indices(frame_times, duration, self.clip_len, self.frame_rate,
                                       self.clip_starts(duration))
@@ -230,7 +234,7 @@ class SampleVideoFramesPyAV(SampleVideoFrames):
             box = None
             if self.crop_size is not None:
                 box = _center_box(h, w, self.crop_size) if self.test_mode \
-                    else self.cropper.crop_box(h, w)
+                    else self.cropper.crop_box(h, w)  # type: ignore[union-attr]  # crop_size
                 convert = lambda f: yuv420_crop_resize(  # noqa: E731
                     f if f.format.name == 'yuv420p' else f.reformat(format='yuv420p'),
                     box, self.crop_size)

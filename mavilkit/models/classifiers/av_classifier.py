@@ -87,9 +87,10 @@ class AVClassifier(PretrainedInitMixin, BaseModel):
         self.modalities = ('audio', 'video') if modality == 'audio_video' else (modality, )
         configs = dict(audio=audio_backbone, video=video_backbone)
         for name in self.modalities:
-            if configs[name] is None:
+            given = configs[name]
+            if given is None:
                 raise ValueError(f"AVClassifier(modality={modality!r}) needs `{name}_backbone`")
-            cfg = dict(configs[name])
+            cfg = dict(given)
             if fc_norm and accepts(cfg, 'final_norm'):
                 cfg.setdefault('final_norm', False)
             setattr(self, f'{name}_backbone', MODELS.build(cfg))

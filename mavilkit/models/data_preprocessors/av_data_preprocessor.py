@@ -149,6 +149,8 @@ class AVDataPreprocessor(BaseDataPreprocessor):
         ``mix`` (``(lam, partner)`` of :func:`draw_mixup`) the waveforms are mixed first; in
         training, SpecAugment and noise are applied around the normalisation.
         """
+        if self.fbank is None:
+            raise ValueError('waveform_to_fbank needs the device fbank: give `fbank=dict(...)`')
         num_frames: Optional[List[int]] = None
         if data_samples is not None:
             missing = [i for i, s in enumerate(data_samples) if 'audio_num_frames' not in s]

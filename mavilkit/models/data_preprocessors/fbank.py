@@ -37,6 +37,8 @@ class BatchedKaldiFbank(nn.Module):
         std (float): dataset std. Defaults to AudioSet's.
         preemphasis (float): Kaldi's pre-emphasis coefficient. Defaults to 0.97 (torchaudio's).
     """
+    window: torch.Tensor  # buffers, typed for mypy (register_buffer is untyped)
+    mel_banks_t: torch.Tensor
 
     def __init__(self, sample_rate: int = 16000, num_mel_bins: int = 128,
                  frame_shift: float = 10., frame_length: float = 25.,

@@ -16,8 +16,8 @@ class VanillaFusion(PretrainedInitMixin, BaseModule):
 
     Audio and video tokens (each with its CLS) attend to each other in one sequence; the output is
     split back and (by default) normalised per modality. Both CLS tokens go through the fusion
-    blocks, as in the released MAViL (``blocks_av`` over ``[cls_a, a, cls_v, v]``). MAViL's default fusion is this neck with 2 layers
-    (§4.2); Table 2 also uses 4.
+    blocks, as in the released MAViL (``blocks_av`` over ``[cls_a, a, cls_v, v]``). MAViL's
+    default fusion is this neck with 2 layers (§4.2); Table 2 also uses 4.
 
     Args:
         num_layers (int): Transformer blocks. Defaults to 2.

@@ -219,7 +219,7 @@ def run_converter(convert_fn, argv: Optional[List[str]], description: str,
         args.config = default_config(state, args) if callable(default_config) else default_config
         # The shipped defaults are repository paths: found from any working directory.
         if not osp.isabs(args.config) and not osp.isfile(args.config):
-            repo = osp.dirname(osp.dirname(osp.abspath(__import__('mavilkit').__file__)))
+            repo = osp.dirname(osp.dirname(osp.abspath(str(__import__('mavilkit').__file__))))
             args.config = osp.join(repo, args.config)
     # Built first: some mappings depend on the target (e.g. the grid a position code goes to).
     args.model = build_model_on_meta(args.config)

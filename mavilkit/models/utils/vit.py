@@ -128,7 +128,10 @@ class BaseViT(PretrainedInitMixin, BaseModule):
         return self.patch_embed(x) + self.pos_embed[:, 1:]
 
     def encode(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Prepend CLS, run the blocks and the final norm (if any): ``(B, L, D) -> (B, 1 + L, D)``."""
+        """Prepend CLS, run the blocks and the final norm (if any).
+
+        ``(B, L, D) -> (B, 1 + L, D)``.
+        """
         cls = (self.cls_token + self.pos_embed[:, :1]).expand(tokens.shape[0], -1, -1)
         x = torch.cat([cls, tokens], dim=1)
         x = run_blocks(self.blocks, x, self.with_cp and self.training)
