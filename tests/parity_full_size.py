@@ -6,8 +6,8 @@ of every compared output (fp32).
     python tests/parity_full_size.py [--device cpu] [--only release audio_mae ...]
 
 The references are the in-test re-implementations written from the sources' descriptions, not
-the original repositories' code (which is not run here). ``tests/test_model_converters.py``
-checks the same mappings on small models within 1e-5.
+the original repositories' code (which is not run here).
+``tests/test_tools/test_model_converters.py`` checks the same mappings on small models within 1e-5.
 """
 import argparse
 import os

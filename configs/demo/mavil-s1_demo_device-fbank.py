@@ -1,7 +1,7 @@
 _base_ = ['./mavil-s1_demo.py']
 # The demo pre-training with the Kaldi fbank computed batched on the device, in the data
 # preprocessor (issue 13 §2): the workers only decode, downmix, roll and pad the waveform.
-# Same inputs as mavil-s1_demo.py within 1e-4 (tests/test_device_fbank.py):
+# Same inputs as mavil-s1_demo.py within 1e-4 (tests/test_models/test_device_fbank.py):
 #   python tools/train.py configs/demo/mavil-s1_demo_device-fbank.py
 # Mind the waveform padding: PrepareWaveform and the preprocessor's fbank must agree on
 # target_length, sample rate and frame shift.

@@ -1,7 +1,7 @@
 """Workarounds for mmengine 0.10.7 on today's PyTorch and Python.
 
 Every function here exists because of one concrete incompatibility; each has a test in
-``tests/test_compat.py``.
+``tests/test_utils/test_compat.py``.
 
 1. ``torch.load`` defaults to ``weights_only=True`` since torch 2.6, and mmengine's training
    checkpoints pickle its own objects (``HistoryBuffer`` in the message hub), so ``resume`` and

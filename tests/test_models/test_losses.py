@@ -36,8 +36,9 @@ def test_infonce_matches_eq2(tau):
     sym = InfoNCELoss(tau, symmetric=True)(x, y).item()
     expected = 0.5 * (_infonce_by_hand(x, y, tau) + _infonce_by_hand(y, x, tau))
     assert sym == pytest.approx(expected, rel=1e-5)
-    # α and β have one knob, MAViL's inter_weight / intra_weight (tests/test_models_mavil.py
-    # checks loss_inter = 0.1 · Eq. 2); the loss itself takes no weight.
+    # α and β have one knob, MAViL's inter_weight / intra_weight
+    # (tests/test_models/test_models_mavil.py checks loss_inter = 0.1 · Eq. 2); the loss itself
+    # takes no weight.
     with pytest.raises(TypeError, match='loss_weight'):
         InfoNCELoss(tau, loss_weight=0.1)
 

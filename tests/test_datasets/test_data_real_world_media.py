@@ -376,7 +376,7 @@ def test_audioset_check_clips_reports_the_facts_of_each_rule(tmp_path):
         b'# YTID, start_seconds, end_seconds, positive_labels\r\n'
         + b''.join(f'{y}, 0.000, 10.000, "/m/a"\r\n'.encode()
                    for y in ('vfr', 'av1', 'six', 'late', 'gone')))
-    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     out = subprocess.run([sys.executable, 'tools/data/audioset/check_clips.py', str(root),
                           '--split', 'eval_segments.csv:eval'], capture_output=True, text=True,
                          check=True, cwd=repo).stdout

@@ -12,7 +12,7 @@ from tool_helpers import load_tool
 
 train_main = load_tool('tools/train.py').main
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 S1 = osp.join('configs', 'demo', 'mavil-s1_demo.py')
 S2 = osp.join('configs', 'demo', 'mavil-s2_demo.py')
 EMA = """_base_ = [{s1!r}]

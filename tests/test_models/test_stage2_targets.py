@@ -12,7 +12,7 @@ from mavilkit.utils import register_all_modules
 
 register_all_modules()
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def tiny_mavil(neck=dict(type='VanillaFusion', num_layers=1), target_generator=None,

@@ -10,7 +10,7 @@ from tool_helpers import load_tool
 benchmark_train_step = load_tool('tools/analysis/benchmark_train_step.py')
 get_model_info = load_tool('tools/analysis/get_model_info.py')
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'configs', 'demo', 'mavil-s1_demo.py')
 DEMO_S2 = osp.join(REPO, 'configs', 'demo', 'mavil-s2_demo.py')
 

@@ -14,7 +14,7 @@ from test_eval_metrics import reference_ap
 # End-to-end: real training runs / spawned processes (the full tier only).
 pytestmark = pytest.mark.slow
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TESTS = osp.join(REPO, 'tests')
 NUM_SAMPLES = 7  # 2 ranks x batch 2 -> 8 slots: the sampler repeats sample 0 once
 

@@ -13,7 +13,7 @@ import torchaudio
 from data_helpers import make_demo_data
 from mavilkit.datasets.transforms import LoadAudio
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _run(*args):

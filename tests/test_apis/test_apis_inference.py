@@ -18,7 +18,7 @@ from mavilkit.registry import DATASETS, MODELS, TRANSFORMS
 from mavilkit.utils import register_all_modules
 
 register_all_modules()
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 PIPELINE = [
     dict(type='LoadAudio', sample_rate=16000),

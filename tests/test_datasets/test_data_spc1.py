@@ -16,7 +16,7 @@ from mavilkit.utils import register_all_modules
 
 register_all_modules()
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # SPC-1's classes as in TensorFlow's speech_commands example (prepare_words_list).
 SPC1 = ('_silence_', '_unknown_', 'yes', 'no', 'up', 'down', 'left', 'right', 'on', 'off',
         'stop', 'go')

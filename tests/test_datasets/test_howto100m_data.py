@@ -10,7 +10,7 @@ from data_helpers import write_mp4, write_wav
 from mavilkit.registry import DATASETS
 from mavilkit.utils import register_all_modules
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA_CFG = osp.join(REPO, 'configs', '_base_', 'datasets', 'howto100m_pretrain.py')
 
 

@@ -25,7 +25,7 @@ write_random_teacher = load_tool('tools/analysis/benchmark_train_step.py').write
 _info = load_tool('tools/analysis/get_model_info.py')
 build_model, synthetic_inputs = _info.build_model, _info.synthetic_inputs
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_S1 = osp.join(REPO, 'configs', 'demo', 'mavil-s1_demo.py')
 DEMO_S2 = osp.join(REPO, 'configs', 'demo', 'mavil-s2_demo.py')
 

@@ -17,7 +17,7 @@ from tool_helpers import load_tool
 get_model_info = load_tool('tools/analysis/get_model_info.py')
 build_model, train_step_flops = get_model_info.build_model, get_model_info.train_step_flops
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 VIT_B_S1 = osp.join(REPO, 'configs', 'mavil',
                     'mavil-s1_vit-b-p16_vanilla2_64xb8-amp-coslr-20e_as2m.py')
 DEMO = osp.join(REPO, 'configs', 'demo', 'mavil-s1_demo.py')
