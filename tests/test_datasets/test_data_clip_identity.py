@@ -59,6 +59,7 @@ def evaluate(dataset):
     return {k: v for metric in metrics for k, v in metric.evaluate(len(dataset)).items()}
 
 
+@pytest.mark.slow
 def test_concat_dataset_counts_every_clip(two_splits):
     first, second = two_splits
     concat = ConcatDataset([build(first), build(second)])
@@ -71,6 +72,7 @@ def test_concat_dataset_counts_every_clip(two_splits):
     assert metrics['retrieval/num_samples'] == 12
 
 
+@pytest.mark.slow
 def test_repeated_clips_are_counted_once(two_splits):
     first, second = two_splits
     assert evaluate(RepeatDataset(build(second), times=3))['audioset/num_samples'] == 9

@@ -288,6 +288,7 @@ class _FailingEvery(BaseAVDataset):
         return dict(inputs=results['sample_idx'])
 
 
+@pytest.mark.slow
 def test_failure_fraction_is_a_rate_of_reads_on_large_datasets(log_messages):
     # 2 % unreadable, 5 % tolerated: 3000 reads of a 5000-clip dataset go through
     ok = _FailingEvery(5000, period=50)

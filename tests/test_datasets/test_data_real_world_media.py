@@ -260,7 +260,9 @@ def write_layout(path, layout, seconds=2., rate=48000):
     return str(path), coeffs @ tones / coeffs.sum()
 
 
-@pytest.mark.parametrize('layout', list(LAYOUTS))
+# 7.1 runs a child process first (the former reader crashed there): the slow tier
+@pytest.mark.parametrize('layout', [pytest.param(k, marks=pytest.mark.slow) if k == '7.1' else k
+                                    for k in LAYOUTS])
 def test_one_downmix_whichever_reader(tmp_path, layout):
     path, expected = write_layout(tmp_path / f'{layout}.m4a', layout)
     mid = slice(4000, 28000)

@@ -136,6 +136,7 @@ def test_semicolon_csv_is_refused_with_the_reason(tmp_path):
 
 
 # ------------------------------------------------------------------ identity / exports
+@pytest.mark.slow
 def test_extract_features_lists_missing_files(tmp_path, capsys):
     # A listed clip whose file is missing was dropped at start-up with a warning, and the
     # export printed "Wrote 2 clips" without naming it: the .npz did not say a clip was absent.

@@ -46,6 +46,7 @@ def test_checkpoint_without_encoders_raises():
         model.load_state_dict({'decoder.weight': torch.zeros(1)}, strict=False)
 
 
+@pytest.mark.slow
 def test_retrieval_list_dataset(tmp_path):
     (tmp_path / 'videos').mkdir()
     for name in ('a.mp4', 'b.mp4'):
