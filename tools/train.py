@@ -8,7 +8,7 @@ from mmengine.config import Config, DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
-from mavilkit.apis import build_runner, default_work_dir  # noqa: E402
+from mavilkit.apis import build_runner, default_work_dir, merge_cfg_options  # noqa: E402
 from mavilkit.utils import add_trusted_root, destroy_distributed  # noqa: E402
 
 
@@ -82,8 +82,7 @@ def merge_args(cfg: Config, args) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     cfg = merge_args(cfg, args)
     try:
         runner = build_runner(cfg)

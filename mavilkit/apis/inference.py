@@ -29,6 +29,8 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
+from .cfg_options import merge_cfg_options
+
 MediaInput = Union[str, os.PathLike, dict]
 
 
@@ -54,7 +56,8 @@ def init_model(config: Union[str, Config],
         checkpoint (str, optional): A mavilkit checkpoint (a training checkpoint, a converted
             release, or one written by ``tools/model_converters/publish_model.py``).
         device (str | torch.device): Defaults to ``'cpu'``.
-        cfg_options (dict, optional): Overrides merged into the config.
+        cfg_options (dict, optional): Overrides merged into the config, checked by
+            :func:`mavilkit.apis.merge_cfg_options`.
 
     Returns:
         nn.Module: The model in eval mode on ``device``, with ``model.cfg`` (the config) and
@@ -63,6 +66,8 @@ def init_model(config: Union[str, Config],
 
     Raises:
         FileNotFoundError: No such config or checkpoint.
+        ValueError: A ``cfg_options`` key that would have no effect (a config variable, or a
+            key neither in the config nor read by the Runner).
         CheckpointMismatchError: The checkpoint does not fit the model.
     """
     from mavilkit.models.utils.checkpoint import load_checked, load_state_dict
@@ -75,8 +80,8 @@ def init_model(config: Union[str, Config],
         cfg = Config.fromfile(str(config))
     else:
         cfg = copy.deepcopy(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    # test_pipeline: read by _test_dataset_cfg when the config has no test/val loader
+    merge_cfg_options(cfg, cfg_options, readable=('test_pipeline', ))
     model_cfg = _without_init_cfg(cfg.model)
     if cfg.get('data_preprocessor') is not None:  # as mmengine's Runner: a top-level one
         model_cfg.setdefault('data_preprocessor', copy.deepcopy(dict(cfg.data_preprocessor)))

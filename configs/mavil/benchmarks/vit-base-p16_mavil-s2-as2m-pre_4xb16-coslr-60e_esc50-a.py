@@ -8,7 +8,7 @@ _base_ = [
 # lr 1e-3, batch 64 = 4 GPUs × 16, 60 epochs, no mixup, CE loss, SpecAug 96/24. 5-s clips
 # (512 fbank frames): the first 32 of the checkpoint's 64 time rows of position embeddings.
 # ESC-50 is evaluated by 5-fold cross-validation: run folds 1..5 and average the top-1 accuracy,
-#   for f in 1 2 3 4 5; do python tools/train.py THIS_CONFIG --cfg-options fold=$f \
+#   for f in 1 2 3 4 5; do python tools/train.py THIS_CONFIG --cfg-options \
 #     train_dataloader.dataset.ann_file=datafiles/esc_train_data_$f.json \
 #     val_dataloader.dataset.ann_file=datafiles/esc_eval_data_$f.json \
 #     test_dataloader.dataset.ann_file=datafiles/esc_eval_data_$f.json \
