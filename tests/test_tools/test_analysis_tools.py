@@ -71,3 +71,30 @@ def test_known_peaks():
     assert peak('NVIDIA H100 PCIe', 'bf16') == 756.0
     assert peak('NVIDIA A100-SXM4-80GB', 'tf32') == 156.0
     assert peak('NVIDIA GeForce RTX 4090', 'bf16') is None
+
+
+def _block_flops(n, dims, mlp_ratio=4):
+    """One pre-norm Transformer block over ``n`` tokens, forward (multiply-add = 2 FLOPs)."""
+    return 2 * n * (3 * dims * dims + dims * dims + 2 * mlp_ratio * dims * dims) + \
+        2 * 2 * n * n * dims
+
+
+@pytest.mark.parametrize('name', ['retrieval_demo.py', 'finetune-av_demo.py'])
+def test_get_model_info_downstream(name, capsys):
+    """Classifier / retriever configs: no masking; the evaluation forward counted by hand."""
+    info = get_model_info.main([osp.join(REPO, 'configs', 'demo', name)])
+    # demo encoders: 'tiny' ViT (64 dims, 2 layers); patches 16×16 (audio), 2×16×16 (video)
+    dims, layers = 64, 2
+    n_audio, n_video = (1024 // 16) * (128 // 16), (8 // 2) * (96 // 16) ** 2
+    assert info['tokens']['audio'] == dict(total=n_audio, visible=n_audio,
+                                           encoder_input=n_audio + 1, second_view=0)
+    assert info['tokens']['video']['encoder_input'] == n_video + 1
+    expected = (2 * n_audio * 16 * 16 * dims + layers * _block_flops(n_audio + 1, dims) +
+                2 * n_video * (2 * 16 * 16 * 3) * dims + layers * _block_flops(n_video + 1, dims))
+    if name.startswith('finetune'):
+        # 3 fusion layers over the joint sequence; linear head on audio ‖ video (2D → 4 classes)
+        expected += 3 * _block_flops(n_audio + 1 + n_video + 1, dims) + 2 * 2 * dims * 4
+        assert 'fusion' in info['params'] and 'head' in info['params']
+    assert info['flops'] == dict(forward=expected)
+    out = capsys.readouterr().out
+    assert 'no masking' in out and 'evaluation forward' in out

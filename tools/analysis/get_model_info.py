@@ -1,6 +1,10 @@
-"""Parameters, tokens and training FLOPs of a pre-training config.
+"""Parameters, tokens and FLOPs of a pre-training, fine-tuning or retrieval config.
 
 ``python tools/analysis/get_model_info.py CONFIG [--batch-size 1] [--device meta]``
+
+For a downstream model (``AVClassifier``, ``AVRetriever``: a model without ``mask_ratio``) it
+prints the parameters, the tokens per modality (all patches, no masking) and the FLOPs of one
+evaluation forward (``mode='tensor'`` in ``eval()`` mode, no masking), attention counted as below.
 
 Prints the parameters of each top-level part of the model (encoders f_a, f_v, fusion g_av,
 decoders, ...), the tokens per modality (all patches; visible tokens after masking, with and
@@ -89,7 +93,9 @@ def input_shapes(model) -> Dict[str, tuple]:
     """Per-sample input shapes from the backbones' patch grids: ``(1, T, F)``, ``(C, T, H, W)``."""
     shapes = {}
     for modality in ('audio', 'video'):
-        backbone = getattr(model, f'{modality}_backbone')
+        backbone = getattr(model, f'{modality}_backbone', None)
+        if backbone is None:  # a uni-modal classifier
+            continue
         size = tuple(g * p for g, p in zip(backbone.grid_size, backbone.patch_size))
         shapes[modality] = (backbone.in_channels, ) + size
     return shapes
@@ -114,12 +120,27 @@ def count_parameters(model) -> Dict[str, int]:
     return counts
 
 
+def is_pretraining(model) -> bool:
+    """A pre-training model masks its inputs (has ``mask_ratio``); a classifier/retriever not."""
+    return hasattr(model, 'mask_ratio')
+
+
 def token_counts(model) -> Dict[str, Dict[str, int]]:
-    """All / visible tokens per modality, computed by the model's own masking function."""
+    """All / visible tokens per modality, computed by the model's own masking function.
+
+    A downstream model (not :func:`is_pretraining`) is counted unmasked, as in evaluation:
+    every patch is visible and there is no second view.
+    """
     from mavilkit.models.utils.masking import random_masking
     tokens = {}
     for modality in ('audio', 'video'):
-        n = getattr(model, f'{modality}_backbone').num_patches
+        backbone = getattr(model, f'{modality}_backbone', None)
+        if backbone is None:
+            continue
+        n = backbone.num_patches
+        if not is_pretraining(model):
+            tokens[modality] = dict(total=n, visible=n, encoder_input=n + 1, second_view=0)
+            continue
         visible = random_masking(1, n, model.mask_ratio).ids_keep.shape[1]
         tokens[modality] = dict(
             total=n,
@@ -164,6 +185,22 @@ def train_step_flops(model, batch_size: int, device='cpu') -> Dict[str, int]:
     return dict(forward=forward, train_step=forward + counter.get_total_flops(), target=target)
 
 
+def eval_forward_flops(model, batch_size: int, device='cpu') -> Dict[str, int]:
+    """FLOPs of one evaluation forward (``eval()``, ``mode='tensor'``: no masking, no loss).
+
+    For classifiers and retrievers; attention included (:func:`attention_flop_mapping`).
+
+    Returns:
+        dict: ``forward`` FLOPs (int) of one batch of ``batch_size``.
+    """
+    model.eval()
+    inputs = synthetic_inputs(model, batch_size, device)
+    counter = flop_counter()
+    with torch.no_grad(), counter:
+        model(inputs, None, mode='tensor')
+    return dict(forward=counter.get_total_flops())
+
+
 def _fmt(n: float) -> str:
     for unit, scale in (('T', 1e12), ('G', 1e9), ('M', 1e6), ('K', 1e3)):
         if abs(n) >= scale:
@@ -190,18 +227,26 @@ def main(argv=None):
     print(f'Config: {args.config}\n\nParameters')
     for name, n in params.items():
         print(f'  {name:<20} {n:>14,d}  ({_fmt(n)})')
-    encoders = sum(params.get(k, 0) for k in ('audio_backbone', 'video_backbone', 'neck'))
+    encoders = sum(params.get(k, 0) for k in ('audio_backbone', 'video_backbone', 'neck', 'fusion'))
     decoders = sum(params.get(k, 0) for k in ('audio_decoder', 'video_decoder'))
     print(f'  {"encoders (f_a+f_v+g_av)":<24} {_fmt(encoders)}')
     print(f'  {"decoders":<24} {_fmt(decoders)}')
     print(f'  {"total":<24} {_fmt(sum(params.values()))}')
 
-    print(f'\nTokens (mask ratio {model.mask_ratio})')
+    pretraining = is_pretraining(model)
+    if pretraining:
+        print(f'\nTokens (mask ratio {model.mask_ratio})')
+    else:
+        print(f'\nTokens ({type(model).__name__}: evaluation forward, no masking)')
     for modality, t in token_counts(model).items():
         print(f'  {modality:<6} total {t["total"]}, visible {t["visible"]} '
               f'(encoder input {t["encoder_input"]} with CLS), second view {t["second_view"]}')
 
-    if not args.no_flops:
+    if not args.no_flops and not pretraining:
+        flops = eval_forward_flops(model, args.batch_size, args.device)
+        print(f'\nFLOPs (batch {args.batch_size}, a multiply-add = 2 FLOPs)')
+        print(f'  evaluation forward (no masking)  {_fmt(flops["forward"])}')
+    elif not args.no_flops:
         flops = train_step_flops(model, args.batch_size, args.device)
         print(f'\nFLOPs (batch {args.batch_size}, a multiply-add = 2 FLOPs)')
         print(f'  forward                  {_fmt(flops["forward"])}')
