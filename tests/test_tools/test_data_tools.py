@@ -33,6 +33,17 @@ def test_audioset_check_clips_lists_missing_rows(tmp_path):
     assert len(lines) == 2 and lines[1].startswith(gone.split('_')[0] + ', ')
 
 
+def test_audioset_check_clips_default_splits_on_demo_layout(tmp_path):
+    """The demo keeps training clips in train/: the default balanced_train/ finds none, says
+    so, names the --split to use, and prints no empty facts summary."""
+    root = make_demo_data(tmp_path / 'demo', num_clips=4, duration=1., size=32)
+    out = _run('tools/data/audioset/check_clips.py', root)
+    assert '0 of 3 clips present' in out and 'no files probed' in out
+    # only eval/ (1 clip) is probed and summarised
+    assert 'balanced_train_segments.csv:train' in out and out.count('codecs:') == 1
+    assert '1 of 1 clips present' in out  # eval/ matches AudioSet's folder
+
+
 @pytest.mark.slow
 def test_vggsound_check_clips(tmp_path):
     (tmp_path / 'video').mkdir()

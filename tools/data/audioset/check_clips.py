@@ -14,6 +14,9 @@ progress bar), writes ``facts_<csv name>.csv`` (codec, channel layout, constant 
 frame rate, first timestamp and duration of each stream) and prints how many files fall under
 each rule of ``docs/en/user_guides/data_pipeline.md`` ("Reading media"). ``--no-probe`` skips
 the per-file facts.
+
+The demo dataset (``tools/data/make_demo_dataset.py``) keeps its training clips in ``train/``:
+``--split balanced_train_segments.csv:train eval_segments.csv:eval``.
 """
 import argparse
 import os
@@ -66,7 +69,12 @@ def main():
             f.writelines(r for r, p in zip(rows, paths) if p in missing)
         print(f'{csv_name}: {len(rows) - len(missing)} of {len(rows)} clips present in '
               f'{osp.join(args.data_root, folder)}; {len(missing)} missing listed in {out}')
-        if not args.no_probe:
+        if not osp.isdir(osp.join(args.data_root, folder)):
+            print(f'  folder {osp.join(args.data_root, folder)} does not exist; name the folder '
+                  f'with --split CSV:FOLDER (the demo dataset: balanced_train_segments.csv:train)')
+        if not args.no_probe and len(missing) == len(rows):
+            print('  no files probed (no clips present)')
+        elif not args.no_probe:
             facts = probe_all([p for p in paths if p not in missing])
             facts_out = osp.join(out_dir, f'facts_{osp.splitext(csv_name)[0]}.csv')
             write_facts(facts_out, facts)
