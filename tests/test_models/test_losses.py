@@ -116,3 +116,30 @@ def test_masked_mse_edge_cases():
         loss_fn(pred, torch.zeros(2, 4, 5), torch.ones(2, 4))
     with pytest.raises(ValueError, match='mask shape'):
         loss_fn(pred, torch.zeros_like(pred), torch.ones(2, 5))
+
+
+def test_infonce_warns_once_without_negatives():
+    """A (global) batch of 1 has no negatives: loss exactly 0, accuracy 100; warned once."""
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    logger = MMLogger.get_instance('test_infonce_no_negatives')  # becomes the current logger
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        loss_fn = InfoNCELoss(temperature=0.1)
+        for _ in range(3):
+            loss, acc = loss_fn(torch.randn(1, 8), torch.randn(1, 8), with_accuracy=True)
+            # softmax over one candidate is 1: -log 1 = 0 whatever the embeddings
+            assert loss.item() == 0 and acc.item() == 100
+        warnings = [r for r in records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1 and 'no negatives' in warnings[0].getMessage()
+        records.clear()
+        loss_fn(torch.randn(2, 8), torch.randn(2, 8))  # two samples: nothing to warn about
+        InfoNCELoss(temperature=0.1)(torch.randn(4, 8), torch.randn(4, 8))
+        assert not records
+    finally:
+        logger.removeHandler(handler)

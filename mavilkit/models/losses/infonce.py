@@ -1,9 +1,11 @@
 """InfoNCE with cosine similarity (MAViL Eq. 2), with negatives from every process."""
+import logging
 from typing import Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.logging import print_log
 
 from mavilkit.registry import MODELS
 from .gather import all_gather_with_grad, dist_rank_and_world_size
@@ -69,6 +71,7 @@ class InfoNCELoss(nn.Module):
         self.temperature = temperature
         self.symmetric = symmetric
         self.gather_with_grad = gather_with_grad
+        self._warned_single_candidate = False
 
     def _one_direction(self, anchors: torch.Tensor, candidates: torch.Tensor,
                        offset: int) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -109,6 +112,14 @@ class InfoNCELoss(nn.Module):
                 all_y = all_gather_with_grad(y)
                 if self.symmetric:
                     all_x = all_gather_with_grad(x)
+        if all_y.shape[0] < 2 and not self._warned_single_candidate:
+            # A shape, not a value: no host-device sync. With one candidate the softmax is 1, so
+            # the loss is 0 and the accuracy 100 whatever the embeddings.
+            self._warned_single_candidate = True
+            print_log(f'InfoNCELoss(temperature={self.temperature}): the contrastive batch holds '
+                      f'{all_y.shape[0]} sample(s), so there are no negatives: this loss is 0 '
+                      'and its accuracy 100 whatever the embeddings (meaningless). Use a '
+                      '(global) batch of at least 2.', logger='current', level=logging.WARNING)
         loss, acc = self._one_direction(x, all_y, offset)
         if self.symmetric:
             loss = 0.5 * (loss + self._one_direction(y, all_x, offset)[0])
