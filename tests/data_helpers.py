@@ -129,8 +129,9 @@ def make_demo_data(root, num_clips: int = 4, duration: float = 2., fps: int = 10
 def demo_dataset_cfg(root, pipeline=(), split: str = 'train', **kwargs) -> dict:
     """Config of an ``AudioSetDataset`` over a folder written by :func:`make_demo_data`."""
     ann = 'balanced_train_segments.csv' if split == 'train' else 'eval_segments.csv'
+    folder = 'balanced_train' if split == 'train' else split
     return dict(type='AudioSetDataset', data_root=str(root), ann_file=ann,
-                label_file='class_labels_indices.csv', data_prefix=dict(video=split),
+                label_file='class_labels_indices.csv', data_prefix=dict(video=folder),
                 pipeline=list(pipeline), **kwargs)
 
 

@@ -32,7 +32,7 @@ def test_demo_layout_is_audioset(demo_root):
     ytid, start, end, labels = lines[3].split(', ', 3)
     assert labels.startswith('"/m/demo_') and labels.endswith('"')
     assert float(end) - float(start) == 10.
-    assert osp.isfile(osp.join(demo_root, 'train', f'{ytid}_{int(float(start))}_'
+    assert osp.isfile(osp.join(demo_root, 'balanced_train', f'{ytid}_{int(float(start))}_'
                                f'{int(float(end))}.mp4'))
     header = open(osp.join(demo_root, 'class_labels_indices.csv')).readline().strip()
     assert header == 'index,mid,display_name'
@@ -41,8 +41,8 @@ def test_demo_layout_is_audioset(demo_root):
 
 def test_demo_clips_are_real_10s_h264_aac(demo_root):
     import av
-    path = next(osp.join(demo_root, 'train', f) for f in
-                sorted(__import__('os').listdir(osp.join(demo_root, 'train'))))
+    path = next(osp.join(demo_root, 'balanced_train', f) for f in
+                sorted(__import__('os').listdir(osp.join(demo_root, 'balanced_train'))))
     with av.open(path) as container:
         assert container.streams.video[0].codec_context.name == 'h264'
         assert container.streams.audio[0].codec_context.name == 'aac'
@@ -82,7 +82,7 @@ def test_make_demo_dataset_tool(tmp_path):
          '--workers', '1'], capture_output=True, text=True, check=True).stdout
     assert 'Wrote 3 train and 1 eval clips' in out
     assert '4/4' in out  # the progress bar reached every clip
-    assert len(list((tmp_path / 'demo' / 'train').glob('*.mp4'))) == 3
+    assert len(list((tmp_path / 'demo' / 'balanced_train').glob('*.mp4'))) == 3
     # Two writer processes finish in any order and write the same dataset.
     subprocess.run(
         [sys.executable, osp.join(REPO, 'tools', 'data', 'make_demo_dataset.py'),

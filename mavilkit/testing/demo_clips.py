@@ -148,14 +148,14 @@ def make_demo_dataset(out_dir: str, num_clips: int = 96, duration: float = 10., 
         out_dir/class_labels_indices.csv       index,mid,display_name
         out_dir/balanced_train_segments.csv    Google's segment CSV format
         out_dir/eval_segments.csv
-        out_dir/train/{ytid}_{start}_{end}.mp4 10 s, 96×96 at 10 fps, 16 kHz mono AAC
+        out_dir/balanced_train/{ytid}_{start}_{end}.mp4  10 s, 96×96 at 10 fps, 16 kHz mono AAC
         out_dir/eval/{ytid}_{start}_{end}.mp4
 
     The content depends only on the arguments (not on ``workers``, the number of processes).
     ``progress=True`` shows a progress bar with the ETA (mmengine ``ProgressBar``) on stdout.
 
     Returns:
-        dict: number of clips per split.
+        dict: number of clips per split (``train`` in ``balanced_train/``, ``eval``).
     """
     rng = np.random.default_rng(seed)
     num_eval = max(1, int(round(num_clips * eval_fraction))) if num_clips > 1 else 0
@@ -168,8 +168,9 @@ def make_demo_dataset(out_dir: str, num_clips: int = 96, duration: float = 10., 
     tasks = []
     rows: Dict[str, List[str]] = {split: [] for split in splits}
     clip = 0
+    folders = {'train': 'balanced_train', 'eval': 'eval'}  # AudioSet's folder names
     for split, count in splits.items():
-        os.makedirs(osp.join(out_dir, split), exist_ok=True)
+        os.makedirs(osp.join(out_dir, folders[split]), exist_ok=True)
         for _ in range(count):
             # cycle through the classes so every split holds all of them
             classes = [clip % len(CLASSES)]
@@ -177,7 +178,7 @@ def make_demo_dataset(out_dir: str, num_clips: int = 96, duration: float = 10., 
                 classes.append(int((classes[0] + rng.integers(1, len(CLASSES))) % len(CLASSES)))
             ytid = f'demo{clip:07d}'
             start = int(10 * rng.integers(0, 30))
-            path = osp.join(out_dir, split, f'{ytid}_{start}_{start + int(duration)}.mp4')
+            path = osp.join(out_dir, folders[split], f'{ytid}_{start}_{start + int(duration)}.mp4')
             tasks.append((path, classes, duration, fps, size, seed * 100003 + clip))
             labels = ','.join(CLASSES[c][0] for c in sorted(classes))
             rows[split].append(f'{ytid}, {start:.3f}, {start + duration:.3f}, "{labels}"\n')

@@ -24,24 +24,28 @@ def _run(*args):
 @pytest.mark.slow
 def test_audioset_check_clips_lists_missing_rows(tmp_path):
     root = make_demo_data(tmp_path / 'demo', num_clips=4, duration=1., size=32)
-    gone = sorted(os.listdir(osp.join(root, 'train')))[1]
-    os.remove(osp.join(root, 'train', gone))
+    gone = sorted(os.listdir(osp.join(root, 'balanced_train')))[1]
+    os.remove(osp.join(root, 'balanced_train', gone))
     out = _run('tools/data/audioset/check_clips.py', root, '--split',
-               'balanced_train_segments.csv:train')
+               'balanced_train_segments.csv:balanced_train')
     assert '2 of 3 clips present' in out
     lines = open(osp.join(root, 'missing', 'missing_balanced_train_segments.csv')).readlines()
     assert len(lines) == 2 and lines[1].startswith(gone.split('_')[0] + ', ')
 
 
 def test_audioset_check_clips_default_splits_on_demo_layout(tmp_path):
-    """The demo keeps training clips in train/: the default balanced_train/ finds none, says
-    so, names the --split to use, and prints no empty facts summary."""
+    """The demo dataset has AudioSet's folders: the defaults find every clip. A split with no
+    clip left says 'no files probed' instead of an empty facts summary."""
     root = make_demo_data(tmp_path / 'demo', num_clips=4, duration=1., size=32)
+    out = _run('tools/data/audioset/check_clips.py', root, '--no-probe')
+    assert '3 of 3 clips present' in out and '1 of 1 clips present' in out
+    for name in os.listdir(osp.join(root, 'eval')):
+        os.remove(osp.join(root, 'eval', name))
     out = _run('tools/data/audioset/check_clips.py', root)
-    assert '0 of 3 clips present' in out and 'no files probed' in out
-    # only eval/ (1 clip) is probed and summarised
-    assert 'balanced_train_segments.csv:train' in out and out.count('codecs:') == 1
-    assert '1 of 1 clips present' in out  # eval/ matches AudioSet's folder
+    assert '0 of 1 clips present' in out and 'no files probed' in out
+    assert out.count('codecs:') == 1  # only balanced_train/ (3 clips) is summarised
+    # unbalanced_train_segments.csv is absent: skipped, not an error
+    assert 'unbalanced_train_segments.csv: not found, skipped' in out
 
 
 @pytest.mark.slow
@@ -64,13 +68,13 @@ def test_compute_fbank_stats_matches_direct_computation(tmp_path):
         "default_scope = 'mavilkit'\n"
         "train_dataloader = dict(dataset=dict(type='AudioSetDataset', "
         f"data_root={root!r}, ann_file='balanced_train_segments.csv', "
-        "label_file='class_labels_indices.csv', data_prefix=dict(video='train'), "
+        "label_file='class_labels_indices.csv', data_prefix=dict(video='balanced_train'), "
         "pipeline=[dict(type='AudioFbank', target_length=64)]))\n")
     out = _run('tools/data/compute_fbank_stats.py', str(cfg), '--num-workers', '0')
     mean, std = map(float, re.search(r'mean=(\S+), std=(\S+)', out).groups())
     values = []
-    for name in sorted(os.listdir(osp.join(root, 'train'))):
-        wave = torch.from_numpy(LoadAudio()(dict(filename=osp.join(root, 'train', name)))
+    for name in sorted(os.listdir(osp.join(root, 'balanced_train'))):
+        wave = torch.from_numpy(LoadAudio()(dict(filename=osp.join(root, 'balanced_train', name)))
                                 ['waveform'])[None]
         values.append(torchaudio.compliance.kaldi.fbank(
             wave - wave.mean(), htk_compat=True, sample_frequency=16000, use_energy=False,

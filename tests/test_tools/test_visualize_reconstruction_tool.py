@@ -41,7 +41,7 @@ def files(tmp_path_factory):
     torch.save(dict(state_dict=MODELS.build(MAVIL).state_dict()), ckpt)
     import glob
     return dict(tmp=tmp, cfg=str(cfg), ckpt=str(ckpt),
-                media=sorted(glob.glob(osp.join(root, 'train', '*.mp4')))[:2])
+                media=sorted(glob.glob(osp.join(root, 'balanced_train', '*.mp4')))[:2])
 
 
 def test_writes_one_figure_per_clip(files):

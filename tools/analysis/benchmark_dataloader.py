@@ -165,12 +165,13 @@ def make_clips(out_dir: str, num_clips: int = 4, resolutions: Sequence[str] = ('
                fps: Sequence[float] = (25., 30.), keyframe_seconds: Sequence[float] = (2., 5.),
                audio_rates: Sequence[int] = (44100, 48000), duration: float = 10.,
                vfr_every: int = 3, preset: str = 'superfast', seed: int = 0) -> List[dict]:
-    """``num_clips`` download-like clips per resolution in AudioSet's layout (``train/`` +
-    ``balanced_train_segments.csv`` + ``class_labels_indices.csv``, as the demo dataset), so
+    """``num_clips`` download-like clips per resolution in AudioSet's layout
+    (``balanced_train/`` + ``balanced_train_segments.csv`` + ``class_labels_indices.csv``, as the
+    demo dataset), so
     that the demo configs read them with ``train_dataloader.dataset.data_root=out_dir``. The
     properties cycle through the given values; keyframe intervals spread over the range."""
     from mavilkit.testing import CLASSES
-    os.makedirs(osp.join(out_dir, 'train'), exist_ok=True)
+    os.makedirs(osp.join(out_dir, 'balanced_train'), exist_ok=True)
     with open(osp.join(out_dir, 'class_labels_indices.csv'), 'w') as f:
         f.write('index,mid,display_name\n')
         f.writelines(f'{i},{mid},"{name}"\n' for i, (mid, name) in enumerate(CLASSES))
@@ -181,7 +182,7 @@ def make_clips(out_dir: str, num_clips: int = 4, resolutions: Sequence[str] = ('
         for i in range(num_clips):
             k = r * num_clips + i
             ytid = f'{height}p{k:07d}'
-            path = osp.join(out_dir, 'train', f'{ytid}_0_{int(duration)}.mp4')
+            path = osp.join(out_dir, 'balanced_train', f'{ytid}_0_{int(duration)}.mp4')
             gop = lo + (hi - lo) * (i / max(1, num_clips - 1))
             facts.append(write_download_like_clip(
                 path, width, height, fps[k % len(fps)], gop, audio_rates[k % len(audio_rates)],
@@ -400,7 +401,7 @@ def run_stages(root: str, prepared: Sequence[str] = (), peers: bool = False,
     import torch
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    folder = osp.join(root, 'train') if osp.isdir(osp.join(root, 'train')) else root
+    folder = osp.join(root, 'balanced_train') if osp.isdir(osp.join(root, 'balanced_train')) else root
     paths = sorted(osp.join(folder, p) for p in os.listdir(folder) if p.endswith('.mp4'))
     if not paths:
         raise FileNotFoundError(f'no .mp4 clips in {folder}')
@@ -414,7 +415,7 @@ def run_stages(root: str, prepared: Sequence[str] = (), peers: bool = False,
     rng = np.random.default_rng(seed)
     sets = [('', groups)]
     for copy in ([prepared] if isinstance(prepared, str) else prepared):
-        pfolder = osp.join(copy, 'train') if osp.isdir(osp.join(copy, 'train')) else copy
+        pfolder = osp.join(copy, 'balanced_train') if osp.isdir(osp.join(copy, 'balanced_train')) else copy
         sets.append((f' compact copy {osp.basename(osp.normpath(copy))}',
                      {g: [osp.join(pfolder, osp.basename(p)) for p in ps]
                       for g, ps in groups.items()}))

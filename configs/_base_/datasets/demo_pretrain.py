@@ -38,6 +38,6 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(demo_dataset, ann_file='balanced_train_segments.csv',
-                 data_prefix=dict(video='train'), pipeline=train_pipeline))
+                 data_prefix=dict(video='balanced_train'), pipeline=train_pipeline))
 
 data_preprocessor = dict(type='AVDataPreprocessor', mixup_alpha=0.)

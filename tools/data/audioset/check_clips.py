@@ -14,9 +14,6 @@ progress bar), writes ``facts_<csv name>.csv`` (codec, channel layout, constant 
 frame rate, first timestamp and duration of each stream) and prints how many files fall under
 each rule of ``docs/en/user_guides/data_pipeline.md`` ("Reading media"). ``--no-probe`` skips
 the per-file facts.
-
-The demo dataset (``tools/data/make_demo_dataset.py``) keeps its training clips in ``train/``:
-``--split balanced_train_segments.csv:train eval_segments.csv:eval``.
 """
 import argparse
 import os
@@ -70,8 +67,8 @@ def main():
         print(f'{csv_name}: {len(rows) - len(missing)} of {len(rows)} clips present in '
               f'{osp.join(args.data_root, folder)}; {len(missing)} missing listed in {out}')
         if not osp.isdir(osp.join(args.data_root, folder)):
-            print(f'  folder {osp.join(args.data_root, folder)} does not exist; name the folder '
-                  f'with --split CSV:FOLDER (the demo dataset: balanced_train_segments.csv:train)')
+            print(f'  folder {osp.join(args.data_root, folder)} does not exist; name the '
+                  f'folder of {csv_name} with --split {csv_name}:FOLDER')
         if not args.no_probe and len(missing) == len(rows):
             print('  no files probed (no clips present)')
         elif not args.no_probe:
