@@ -29,6 +29,9 @@ import torch.distributed as torch_dist
 from mmengine.runner.checkpoint import CheckpointLoader
 
 _TRUSTED_ROOTS: List[str] = []
+# The last local checkpoint read and its state-dict keys, so that a whole-model check done inside
+# ``load_state_dict`` (which sees only tensors) can name the file mmengine read them from.
+_LAST_READ: dict = dict(filename=None, keys=frozenset())
 TRUSTED_ENV = 'MAVILKIT_TRUSTED_CKPT_DIRS'
 
 
@@ -63,7 +66,8 @@ def load_local_checkpoint(filename: str, map_location=None):
     if not osp.isfile(filename):
         raise FileNotFoundError(f'Checkpoint file not found: {filename}')
     try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
+        return _remember(filename, torch.load(filename, map_location=map_location,
+                                              weights_only=True))
     except pickle.UnpicklingError as weights_only_error:
         if not is_trusted_checkpoint(filename):
             raise RuntimeError(
@@ -72,7 +76,27 @@ def load_local_checkpoint(filename: str, map_location=None):
                 f'trust it, add its folder to ${TRUSTED_ENV}.') from weights_only_error
     except RuntimeError as error:
         raise RuntimeError(f'Cannot read checkpoint {filename}: {error}') from error
-    return torch.load(filename, map_location=map_location, weights_only=False)
+    return _remember(filename, torch.load(filename, map_location=map_location,
+                                          weights_only=False))
+
+
+def _remember(filename: str, checkpoint):
+    state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
+    keys = frozenset(k[len('module.'):] if k.startswith('module.') else k
+                     for k in state) if isinstance(state, dict) else frozenset()
+    _LAST_READ.update(filename=filename, keys=keys)
+    return checkpoint
+
+
+def checkpoint_file_of(state_dict) -> Optional[str]:
+    """The local file :func:`load_local_checkpoint` last read, if ``state_dict`` is its content.
+
+    Matched by the set of keys (``module.`` stripped, as mmengine's ``load_checkpoint`` does);
+    ``None`` when the keys differ (e.g. a state dict built in memory).
+    """
+    if _LAST_READ['filename'] is not None and frozenset(state_dict) == _LAST_READ['keys']:
+        return _LAST_READ['filename']
+    return None
 
 
 def register_checkpoint_loader() -> None:

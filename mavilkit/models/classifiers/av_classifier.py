@@ -113,10 +113,12 @@ class AVClassifier(PretrainedInitMixin, BaseModel):
         self.head = MODELS.build(head)
 
     # ------------------------------------------------------------------ weights
-    check_state_dict_loads = True  # load_from / tools/test.py must fill the encoders
+    check_state_dict_loads = True  # load_from / tools/test.py / resume must fill every part
 
     def required_weights(self) -> List[str]:
-        """Encoders that a whole-model checkpoint must fill (see :class:`PretrainedInitMixin`)."""
+        """Encoders that a ``Pretrained`` checkpoint must fill; a whole-model load (load_from,
+        ``tools/test.py``) needs every part, fusion and head included (see
+        :class:`PretrainedInitMixin`)."""
         return [f'{name}_backbone' for name in self.modalities]
 
     # ------------------------------------------------------------------ features

@@ -72,10 +72,11 @@ class AVRetriever(PretrainedInitMixin, BaseModel):
             loss or dict(type='InfoNCELoss', temperature=0.1, symmetric=True))
         self.mask_ratios = dict(audio=tuple(audio_mask_ratios), video=tuple(video_mask_ratios))
 
-    check_state_dict_loads = True  # load_from / tools/test.py must fill the encoders
+    check_state_dict_loads = True  # load_from / tools/test.py / resume must fill every part
 
     def required_weights(self) -> List[str]:
-        """Modules that a whole-model checkpoint must fill (see :class:`PretrainedInitMixin`)."""
+        """Modules that a ``Pretrained`` checkpoint must fill (the neck when there is one); a
+        whole-model load needs every part with tensors (:class:`PretrainedInitMixin`)."""
         return ['audio_backbone', 'video_backbone'] + (['neck'] if self.neck is not None else [])
 
     def _tokens(self, inputs: Dict[str, torch.Tensor], masked: bool):

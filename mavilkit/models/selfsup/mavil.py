@@ -8,6 +8,7 @@ from mmengine.model import BaseModel
 
 from mavilkit.registry import MODELS
 from ..utils.builders import build_decoder, build_fusion_neck, part_cfg
+from ..utils.checkpoint import PretrainedInitMixin
 from ..utils.masking import MaskInfo, num_visible_tokens, random_masking
 from ..utils.tokens import drop_cls, mean_pool
 from ..utils.transformer import compile_blocks as _compile_blocks
@@ -53,7 +54,7 @@ class Reconstruction(NamedTuple):
 
 
 @MODELS.register_module()
-class MAViL(BaseModel):
+class MAViL(PretrainedInitMixin, BaseModel):
     r"""Masked audio-video learner, stage 1 (raw targets) or stage 2 (teacher targets).
 
     Per step (§3.1–3.2): mask 80 % of the audio and video tokens; encode the visible tokens with
@@ -172,6 +173,18 @@ class MAViL(BaseModel):
             _compile_blocks(self, compile_blocks)
             for _, teacher in getattr(self.target_generator, 'teachers', lambda: ())():
                 _compile_blocks(teacher, compile_blocks)
+
+    # ------------------------------------------------------------------ weights
+    # load_from / tools/test.py / resume must fill every part (encoders, neck, decoders) with
+    # the model's shapes (PretrainedInitMixin.whole_model_weights); frozen teachers are outside
+    # the state dict and come from their own checkpoints.
+    check_state_dict_loads = True
+
+    def optional_weights(self) -> Tuple[str, ...]:
+        """Not compared on whole-model loads: the data preprocessor, and the target generator,
+        whose only tensors are an EMA teacher's training state (``EMATarget`` checks it and
+        starts anew from the student when a checkpoint has none, e.g. stage-1 weights)."""
+        return ('data_preprocessor', 'target_generator')
 
     # ------------------------------------------------------------------ construction
     def _backbone(self, modality: str) -> 'BaseViT':

@@ -22,6 +22,7 @@ The pipeline of ``Pretrained`` (:func:`load_pretrained`)::
 
 The last two play the role of timm's ``checkpoint_filter_fn``.
 """
+import contextlib
 import math
 import os.path as osp
 from dataclasses import dataclass, field
@@ -234,7 +235,8 @@ def load_checked(module: nn.Module,
     """
     report = check_state_dict(module, state_dict, source=source, name=name, strict=strict,
                               required=required, ignore=ignore)
-    module.load_state_dict({k: state_dict[k] for k in report.loaded}, strict=False)
+    with _checked_load():
+        module.load_state_dict({k: state_dict[k] for k in report.loaded}, strict=False)
     name = name or type(module).__name__
     logger = MMLogger.get_current_instance()
     logger.info(f'{name}: loaded {len(report.loaded)}/{len(report.loaded) + len(report.missing)}'
@@ -461,6 +463,57 @@ def _split_pretrained(init_cfg) -> Tuple[Optional[dict], Union[dict, list, None]
     return (pretrained[0] if pretrained else None), (others or None)
 
 
+_CHECKED_LOADS = [0]  # depth of load_checked calls under way (their policy was applied already)
+
+
+@contextlib.contextmanager
+def _checked_load():
+    _CHECKED_LOADS[0] += 1
+    try:
+        yield
+    finally:
+        _CHECKED_LOADS[0] -= 1
+
+
+def check_whole_model_load(module: nn.Module, state_dict: Mapping[str, torch.Tensor],
+                           required: Sequence[str], source: Optional[str] = None,
+                           optional: Sequence[str] = ('data_preprocessor', )) -> LoadReport:
+    """The check of a whole-model ``load_state_dict`` (``load_from``, ``tools/test.py``, resume).
+
+    Every tensor of ``module`` must be in ``state_dict`` with its shape: each part of
+    ``required`` is named when it is absent, other missing tensors are listed. The parts in
+    ``optional`` are not compared (the data preprocessor has no learned weights; an EMA target
+    checks its own training state); unexpected keys are allowed.
+
+    Raises:
+        CheckpointMismatchError: Naming ``source`` (by default the checkpoint file mmengine just
+            read, see :func:`mavilkit.utils.compat.checkpoint_file_of`) and the missing part or
+            the key with both shapes.
+    """
+    if source is None:
+        from mavilkit.utils.compat import checkpoint_file_of
+        source = checkpoint_file_of(state_dict) or 'the state dict'
+    name = f'{type(module).__name__} (whole-model load)'
+    ignore = tuple(f'{part}.' for part in optional)
+    report = check_state_dict(module, state_dict, source=source, name=name, ignore=ignore)
+    if not report.missing:
+        return report
+    hint = ('A whole-model load (load_from, tools/test.py, resume) must fill every part; to '
+            "start from part of a checkpoint, use init_cfg=dict(type='Pretrained', "
+            'checkpoint=..., prefix=...) instead (docs/en/user_guides/finetune.md).')
+    absent = [part for part in required
+              if not any(k.startswith(part + '.') for k in report.loaded)
+              and any(k.startswith(part + '.') for k in report.missing)]
+    if absent:
+        raise CheckpointMismatchError(
+            f'{name}: {source} has no weights for {", ".join(f"`{p}`" for p in absent)} '
+            f'(its top-level keys are {_top_level(state_dict)[:12]}); refusing to leave '
+            f'{"it" if len(absent) == 1 else "them"} randomly initialised. {hint}')
+    raise CheckpointMismatchError(
+        f'{name}: {source} lacks {len(report.missing)} tensors of the model: '
+        f'{_head(report.missing)} (a checkpoint of another depth or configuration?). {hint}')
+
+
 class PretrainedInitMixin:
     """Give an mmengine ``BaseModule`` the one meaning of ``init_cfg=dict(type='Pretrained')``.
 
@@ -471,8 +524,14 @@ class PretrainedInitMixin:
     grid of the family's released checkpoints, for :func:`infer_checkpoint_grid`).
 
     With ``check_state_dict_loads = True``, a plain ``load_state_dict`` of the whole module
-    (mmengine's ``load_from``, ``tools/test.py``) is checked too: every tensor of
-    ``required_weights()`` must be in it and shapes must agree.
+    (mmengine's ``load_from``, ``tools/test.py``, resume) is checked too
+    (:func:`check_whole_model_load`): every part of ``whole_model_weights()`` (by default every
+    child with tensors: encoders, fusion, head, decoders...) and every other tensor of the module
+    must be in it, and shapes must agree. ``required_weights()`` (what a ``Pretrained``
+    checkpoint must give) is not enough here: a pre-training checkpoint has the encoders of a
+    classifier but not its fusion and head, which would stay random. Loads through
+    :func:`load_checked` (``Pretrained``, teachers, ``init_model``) apply their own policy and
+    are not checked again.
     """
 
     check_state_dict_loads: bool = False
@@ -480,6 +539,17 @@ class PretrainedInitMixin:
     def required_weights(self) -> Sequence[str]:
         """Sub-modules all of whose tensors a ``Pretrained`` checkpoint must provide."""
         return ()
+
+    def whole_model_weights(self) -> Sequence[str]:
+        """Parts that a whole-model checkpoint must fill: every child with tensors."""
+        keys = self.state_dict().keys()  # type: ignore[attr-defined]
+        return [name for name in self._modules  # type: ignore[attr-defined]
+                if name not in self.optional_weights()
+                and any(k.startswith(name + '.') for k in keys)]
+
+    def optional_weights(self) -> Sequence[str]:
+        """Children a whole-model load does not compare (the data preprocessor by default)."""
+        return ('data_preprocessor', )
 
     def init_weights(self) -> None:
         init_cfg = getattr(self, 'init_cfg', None)
@@ -498,7 +568,8 @@ class PretrainedInitMixin:
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
-        if prefix == '' and self.check_state_dict_loads:
-            check_state_dict(self, state_dict, required=self.required_weights())
+        if prefix == '' and self.check_state_dict_loads and not _CHECKED_LOADS[0]:
+            check_whole_model_load(self, state_dict, self.whole_model_weights(),  # type: ignore
+                                   optional=self.optional_weights())
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
