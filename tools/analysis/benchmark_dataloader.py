@@ -393,6 +393,12 @@ def _report(title: str, clock: _Clock, num: int, counts: dict) -> dict:
     return out
 
 
+def _clip_folder(root: str) -> str:
+    """The demo layout keeps its clips in ``balanced_train/``; a plain folder of clips works too."""
+    sub = osp.join(root, 'balanced_train')
+    return sub if osp.isdir(sub) else root
+
+
 def run_stages(root: str, prepared: Sequence[str] = (), peers: bool = False,
                crop_size: int = 224, repeats: int = 1, seed: int = 0) -> Dict[str, dict]:
     """Mode 3 on the clips of ``root`` (grouped by height), optionally their compact copies
@@ -401,7 +407,7 @@ def run_stages(root: str, prepared: Sequence[str] = (), peers: bool = False,
     import torch
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    folder = osp.join(root, 'balanced_train') if osp.isdir(osp.join(root, 'balanced_train')) else root
+    folder = _clip_folder(root)
     paths = sorted(osp.join(folder, p) for p in os.listdir(folder) if p.endswith('.mp4'))
     if not paths:
         raise FileNotFoundError(f'no .mp4 clips in {folder}')
@@ -415,7 +421,7 @@ def run_stages(root: str, prepared: Sequence[str] = (), peers: bool = False,
     rng = np.random.default_rng(seed)
     sets = [('', groups)]
     for copy in ([prepared] if isinstance(prepared, str) else prepared):
-        pfolder = osp.join(copy, 'balanced_train') if osp.isdir(osp.join(copy, 'balanced_train')) else copy
+        pfolder = _clip_folder(copy)
         sets.append((f' compact copy {osp.basename(osp.normpath(copy))}',
                      {g: [osp.join(pfolder, osp.basename(p)) for p in ps]
                       for g, ps in groups.items()}))
